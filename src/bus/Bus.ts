@@ -1,0 +1,65 @@
+import { Observable, Subject } from 'rxjs';
+import type { Clock } from '../clock.js';
+import { Channel } from './Channel.js';
+import type { BusRecord, ResumePoint } from './records.js';
+
+/**
+ * The runtime's event bus. Every record goes to `all$` and, if anyone listens to that
+ * address, to a per-address subject created on demand, so a subscriber to one actor
+ * costs nothing for the others (no filter over every record per subscriber).
+ */
+export class Bus {
+  readonly all$ = new Subject<BusRecord>();
+  private readonly byAddress = new Map<string, Subject<BusRecord>>();
+  private readonly sink = (record: BusRecord): void => {
+    if (this.all$.observed) this.all$.next(record);
+    if (this.byAddress.size > 0) this.byAddress.get(record.address)?.next(record);
+  };
+
+  constructor(private readonly clock: Clock) {}
+
+  channel(address: string, epoch: number, capacity: number): Channel {
+    return new Channel(address, epoch, capacity, this.sink, () => this.clock.now());
+  }
+
+  /**
+   * Records of one address: first those after `since` still in the replay buffer (or one
+   * synthetic `replay.gap` record when they are not), then live ones, across
+   * reactivations of the address.
+   */
+  events(address: string, current: () => Channel | undefined, since?: ResumePoint): Observable<BusRecord> {
+    return new Observable<BusRecord>((subscriber) => {
+      if (since !== undefined) {
+        const ch = current();
+        const replay = ch && ch.epoch === since.epoch ? ch.since(since.seq) : undefined;
+        if (replay) for (const r of replay) subscriber.next(r);
+        else
+          subscriber.next({
+            address,
+            epoch: ch?.epoch ?? 0,
+            seq: ch?.seq ?? 0,
+            ts: this.clock.now(),
+            type: 'replay.gap',
+            data: { requested: since, oldestSeq: ch?.oldestSeq ?? 0 },
+          });
+      }
+      let subject = this.byAddress.get(address);
+      if (!subject) {
+        subject = new Subject<BusRecord>();
+        this.byAddress.set(address, subject);
+      }
+      const live = subject;
+      const sub = live.subscribe(subscriber);
+      return () => {
+        sub.unsubscribe();
+        if (!live.observed && this.byAddress.get(address) === live) this.byAddress.delete(address);
+      };
+    });
+  }
+
+  complete(): void {
+    this.all$.complete();
+    for (const s of this.byAddress.values()) s.complete();
+    this.byAddress.clear();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The error catalogue: every error Interlock raises has a stable code listed here and
+ * documented in docs/errors.md (a test pins both). Compare codes, never `instanceof`,
+ * across a serialization boundary.
+ */
+export const ErrorCodes = {
+  INTERLOCK_INVALID_CONFIG: {
+    summary: 'createRuntime was given options it does not understand or values out of range.',
+    public: false,
+  },
+  INTERLOCK_INVALID_KIND: {
+    summary: 'A kind is misconfigured (no machine, bad policy value, unknown option); createRuntime refuses to start.',
+    public: false,
+  },
+  INTERLOCK_UNKNOWN_KIND: {
+    summary: 'An address names a kind the runtime was not created with.',
+    public: true,
+  },
+  INTERLOCK_INVALID_ADDRESS: {
+    summary: "An address is not of the form 'kind/key'.",
+    public: true,
+  },
+  INTERLOCK_INVALID_EVENT: {
+    summary: 'An event is not an object with a string `type`, or an option passed with it is invalid.',
+    public: true,
+  },
+  INTERLOCK_MAILBOX_FULL: {
+    summary: "The actor's mailbox holds its capacity of envelopes; the new one was refused, nothing was dropped.",
+    public: true,
+  },
+  INTERLOCK_DEADLINE_EXCEEDED: {
+    summary: 'The envelope was not answered before its deadline (counted from enqueue); if it was still queued it never ran.',
+    public: true,
+  },
+  INTERLOCK_CANCELLED: {
+    summary: "The caller's AbortSignal fired; a queued envelope was removed, a running turn was sent the kind's cancel event.",
+    public: true,
+  },
+  INTERLOCK_ACTOR_CRASHED: {
+    summary: "The actor's machine threw or errored while this request was in flight; the supervisor restarts it.",
+    public: true,
+  },
+  INTERLOCK_ACTOR_STALLED: {
+    summary: 'The actor sat in a state past its progress deadline (meta.stallAfterMs) while this request was in flight.',
+    public: true,
+  },
+  INTERLOCK_ACTOR_FAILED: {
+    summary: 'The actor exhausted its restart budget and is failed; queued and new envelopes are rejected until it is revived.',
+    public: true,
+  },
+  INTERLOCK_ACTOR_STOPPED: {
+    summary: 'The actor was stopped (runtime shutdown or passivation) before the envelope was answered.',
+    public: true,
+  },
+  INTERLOCK_SHUTTING_DOWN: {
+    summary: 'The runtime is shutting down and refuses new envelopes.',
+    public: true,
+  },
+  INTERLOCK_TURN_FAILED: {
+    summary: "The actor's machine answered the request with an error (the `fail` helper).",
+    public: true,
+  },
+  INTERLOCK_STORE_FAILED: {
+    summary: 'The snapshot store failed to load or save an actor snapshot.',
+    public: false,
+  },
+  INTERLOCK_UPSTREAM_FAILED: {
+    summary: 'The model server answered with an error status or closed the stream early.',
+    public: true,
+  },
+  INTERLOCK_UPSTREAM_PROTOCOL: {
+    summary: 'The model server sent a stream Interlock could not parse (not OpenAI-compatible SSE).',
+    public: true,
+  },
+  INTERLOCK_SOURCE_FAILED: {
+    summary: 'A polling source could not read its file or directory (other than a partial or missing file, which it retries).',
+    public: false,
+  },
+  INTERLOCK_SUPERSEDED: {
+    summary: 'A newer request replaced this one before it started (latest-wins policies such as a session interrupt).',
+    public: true,
+  },
+} as const satisfies Record<string, { summary: string; public: boolean }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface InterlockErrorOptions {
+  address?: string;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class InterlockError extends Error {
+  override readonly name = 'InterlockError';
+  readonly code: ErrorCode;
+  readonly address: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: InterlockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.address = options.address;
+    this.details = options.details;
+  }
+
+  /** What may cross the wire to a client: code and message, for public codes only. */
+  toJSON(): { code: ErrorCode | 'INTERLOCK_INTERNAL'; message: string } {
+    return ErrorCodes[this.code].public
+      ? { code: this.code, message: this.message }
+      : { code: 'INTERLOCK_INTERNAL', message: 'internal error' };
+  }
+}
+
+export function isInterlockError(err: unknown, code?: ErrorCode): err is InterlockError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { name?: unknown }).name === 'InterlockError' &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (code === undefined || (err as { code: string }).code === code)
+  );
+}
+
+/** Constructors that word each message with the thing and the fix. */
+export const errors = {
+  mailboxFull: (address: string, capacity: number) =>
+    new InterlockError(
+      'INTERLOCK_MAILBOX_FULL',
+      `Mailbox of '${address}' is full (${capacity} envelopes). Slow the sender, raise the kind's mailbox.capacity, or shed load upstream.`,
+      { address, details: { capacity } },
+    ),
+  deadlineExceeded: (address: string, phase: 'queued' | 'running', deadlineMs: number) =>
+    new InterlockError(
+      'INTERLOCK_DEADLINE_EXCEEDED',
+      phase === 'queued'
+        ? `Envelope to '${address}' waited past its ${deadlineMs} ms deadline and was never delivered. Raise timeoutMs or reduce the actor's backlog.`
+        : `'${address}' did not answer within ${deadlineMs} ms of enqueue; the kind's cancel event was sent to the running turn. Raise timeoutMs or make the turn faster.`,
+      { address, details: { phase, deadlineMs } },
+    ),
+  cancelled: (address: string, phase: 'queued' | 'running') =>
+    new InterlockError(
+      'INTERLOCK_CANCELLED',
+      `Request to '${address}' was cancelled by its caller's signal while ${phase}.`,
+      { address, details: { phase } },
+    ),
+  crashed: (address: string, cause: unknown) =>
+    new InterlockError(
+      'INTERLOCK_ACTOR_CRASHED',
+      `Actor '${address}' crashed while handling this request: ${describe(cause)}. It is being restarted per its kind's supervision policy.`,
+      { address, cause },
+    ),
+  stalled: (address: string, state: string, stallAfterMs: number) =>
+    new InterlockError(
+      'INTERLOCK_ACTOR_STALLED',
+      `Actor '${address}' made no progress in state '${state}' for ${stallAfterMs} ms and was restarted. Heartbeat from long work, or raise meta.stallAfterMs.`,
+      { address, details: { state, stallAfterMs } },
+    ),
+  failed: (address: string, cause?: unknown) =>
+    new InterlockError(
+      'INTERLOCK_ACTOR_FAILED',
+      `Actor '${address}' is failed: it exhausted its restart budget${cause === undefined ? '' : ` (last error: ${describe(cause)})`}. Fix the cause, then call runtime.revive('${address}').`,
+      { address, cause },
+    ),
+  stopped: (address: string, reason: string) =>
+    new InterlockError(
+      'INTERLOCK_ACTOR_STOPPED',
+      `Actor '${address}' stopped (${reason}) before answering.`,
+      { address, details: { reason } },
+    ),
+  shuttingDown: (address: string) =>
+    new InterlockError(
+      'INTERLOCK_SHUTTING_DOWN',
+      `Runtime is shutting down; envelope to '${address}' refused. Send before shutdown() or to another runtime.`,
+      { address },
+    ),
+  turnFailed: (address: string, cause: unknown) =>
+    new InterlockError('INTERLOCK_TURN_FAILED', `Actor '${address}' answered with an error: ${describe(cause)}.`, {
+      address,
+      cause,
+    }),
+  superseded: (address: string) =>
+    new InterlockError(
+      'INTERLOCK_SUPERSEDED',
+      `Request to '${address}' was superseded by a newer one before it started (latest wins).`,
+      { address },
+    ),
+  unknownKind: (address: string, kind: string, known: readonly string[]) =>
+    new InterlockError(
+      'INTERLOCK_UNKNOWN_KIND',
+      `Address '${address}' names kind '${kind}', which this runtime does not have. Known kinds: ${known.join(', ') || '(none)'}.`,
+      { address },
+    ),
+  invalidAddress: (address: unknown) =>
+    new InterlockError(
+      'INTERLOCK_INVALID_ADDRESS',
+      `Address ${JSON.stringify(address)} is not 'kind/key' (kind: lowercase letters, digits, '-', '_'; key: 1-256 characters).`,
+    ),
+  invalidEvent: (address: string, why: string) =>
+    new InterlockError('INTERLOCK_INVALID_EVENT', `Invalid event for '${address}': ${why}.`, { address }),
+  invalidKind: (kind: string, why: string) =>
+    new InterlockError('INTERLOCK_INVALID_KIND', `Kind '${kind}' is misconfigured: ${why}.`, { details: { kind } }),
+  invalidConfig: (why: string) => new InterlockError('INTERLOCK_INVALID_CONFIG', `Invalid runtime options: ${why}.`),
+  storeFailed: (address: string, op: 'load' | 'save', cause: unknown) =>
+    new InterlockError(
+      'INTERLOCK_STORE_FAILED',
+      `Snapshot store failed to ${op} '${address}': ${describe(cause)}. Check the store's connectivity.`,
+      { address, cause },
+    ),
+};
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  try {
+    return String(cause);
+  } catch {
+    // String() of an exotic object can throw; the message must still be built.
+    return 'unprintable error';
+  }
+}

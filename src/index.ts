@@ -1,0 +1,20 @@
+export { createRuntime, type RuntimeOptions } from './runtime/createRuntime.js';
+export {
+  Runtime,
+  type ActorHandle,
+  type AskOptions,
+  type TellOptions,
+  type ShutdownOptions,
+  type Kinds,
+  type EventForAddress,
+} from './runtime/Runtime.js';
+export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy } from './kinds.js';
+export { reply, fail, runTask, heartbeat, requestId, type TurnArgs } from './runtime/turn.js';
+export type { BusRecord, RecordType, ResumePoint } from './bus/records.js';
+export type { Priority } from './mailbox/envelope.js';
+export { systemClock, SimulatedClock, flushMicrotasks, type Clock } from './clock.js';
+export { memoryStore, type SnapshotStore } from './store/SnapshotStore.js';
+export { InterlockError, isInterlockError, ErrorCodes, type ErrorCode } from './errors.js';
+export { parseAddress, formatAddress } from './address.js';
+export type { RuntimeStats, AddressStats, KindStatsSnapshot, HistogramSnapshot } from './runtime/stats.js';
+export { LATENCY_BUCKETS_MS } from './runtime/stats.js';

@@ -1,0 +1,211 @@
+import type { AnyStateMachine, InputFrom } from 'xstate';
+import { errors } from './errors.js';
+
+export interface BackoffPolicy {
+  /** First restart delay. Default 100 ms. */
+  initialMs?: number;
+  /** Upper bound of a restart delay. Default 10,000 ms. */
+  maxMs?: number;
+  /** Growth per consecutive restart. Default 2. */
+  factor?: number;
+  /** Fraction of the delay randomised (0..1), so restarts of many actors spread out. Default 0.2. */
+  jitter?: number;
+}
+
+export interface SupervisionPolicy {
+  /** Restarts allowed within `windowMs` before the actor is failed. Default 5. */
+  maxRestarts?: number;
+  /** Default 60,000 ms. */
+  windowMs?: number;
+  backoff?: BackoffPolicy;
+}
+
+export interface MailboxPolicy {
+  /** Envelopes (queued + postponed) the mailbox holds before refusing with MailboxFull. Default 10,000. */
+  capacity?: number;
+  /** Deadline applied to asks and streams that give no timeoutMs. Default: none. */
+  defaultTimeoutMs?: number;
+  /** Event types that travel in the control lane, ahead of every caller priority. */
+  control?: readonly string[];
+}
+
+/** A named machine plus its policies. */
+export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> {
+  machine: TMachine;
+  /** Input for each activation, from the address key. */
+  input?: (key: string) => InputFrom<TMachine>;
+  mailbox?: MailboxPolicy;
+  /** Event type sent (in the control lane) to a running turn whose caller aborted or timed out. */
+  cancelEvent?: string;
+  /** Emitted event types that end the stream of the request they belong to. */
+  terminal?: readonly string[];
+  supervision?: SupervisionPolicy;
+  /** Passivate an actor idle this long (snapshot kept in the store). Default: never. */
+  idleAfterMs?: number;
+  /** Records kept per activation for resume. Default 64. */
+  replay?: number;
+}
+
+/** A validated kind with every default filled in. @internal */
+export interface Kind {
+  readonly name: string;
+  readonly machine: AnyStateMachine;
+  readonly input: ((key: string) => unknown) | undefined;
+  readonly capacity: number;
+  readonly defaultTimeoutMs: number | undefined;
+  readonly control: ReadonlySet<string>;
+  readonly cancelEvent: string | undefined;
+  readonly terminal: ReadonlySet<string>;
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  readonly backoff: Required<BackoffPolicy>;
+  readonly idleAfterMs: number | undefined;
+  readonly replay: number;
+  /** Whether any state declares meta.stallAfterMs (skips stall bookkeeping otherwise). */
+  readonly hasStallStates: boolean;
+}
+
+const KIND_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+const KIND_KEYS = new Set(['machine', 'input', 'mailbox', 'cancelEvent', 'terminal', 'supervision', 'idleAfterMs', 'replay']);
+const MAILBOX_KEYS = new Set(['capacity', 'defaultTimeoutMs', 'control']);
+const SUPERVISION_KEYS = new Set(['maxRestarts', 'windowMs', 'backoff']);
+const BACKOFF_KEYS = new Set(['initialMs', 'maxMs', 'factor', 'jitter']);
+
+/** Validates a kind; throws INTERLOCK_INVALID_KIND naming the first problem. Nothing falls back silently. */
+export function compileKind(name: string, config: unknown): Kind {
+  if (!KIND_NAME.test(name)) throw errors.invalidKind(name, "its name must match /^[a-z][a-z0-9_-]*$/ (no '/')");
+  const fail = (why: string) => errors.invalidKind(name, why);
+  if (typeof config !== 'object' || config === null) throw fail('its config must be an object with a `machine`');
+  const c = config as Record<string, unknown>;
+  unknownKeys(c, KIND_KEYS, '', fail);
+  const machine = c.machine as AnyStateMachine | undefined;
+  if (!isMachine(machine)) throw fail('`machine` must be an XState v5 machine (createMachine / setup().createMachine)');
+  if (c.input !== undefined && typeof c.input !== 'function') throw fail('`input` must be a function (key) => input');
+
+  const mailbox = optionalObject(c.mailbox, 'mailbox', fail);
+  unknownKeys(mailbox, MAILBOX_KEYS, 'mailbox.', fail);
+  const supervision = optionalObject(c.supervision, 'supervision', fail);
+  unknownKeys(supervision, SUPERVISION_KEYS, 'supervision.', fail);
+  const backoff = optionalObject(supervision.backoff, 'supervision.backoff', fail);
+  unknownKeys(backoff, BACKOFF_KEYS, 'supervision.backoff.', fail);
+
+  const events = machineEvents(machine);
+  const control = stringList(mailbox.control, 'mailbox.control', fail);
+  for (const t of control) if (!handles(events, t)) throw fail(`mailbox.control names '${t}', which no state of the machine handles`);
+  const cancelEvent = c.cancelEvent;
+  if (cancelEvent !== undefined) {
+    if (typeof cancelEvent !== 'string' || cancelEvent === '') throw fail('`cancelEvent` must be a non-empty event type');
+    if (!handles(events, cancelEvent)) throw fail(`cancelEvent '${cancelEvent}' is not handled by any state of the machine`);
+  }
+
+  const kind: Kind = {
+    name,
+    machine,
+    input: c.input as Kind['input'],
+    capacity: int(mailbox.capacity, 'mailbox.capacity', 1, 10_000, fail),
+    defaultTimeoutMs: optionalPositive(mailbox.defaultTimeoutMs, 'mailbox.defaultTimeoutMs', fail),
+    control: new Set(control),
+    cancelEvent: cancelEvent as string | undefined,
+    terminal: new Set(stringList(c.terminal, 'terminal', fail)),
+    maxRestarts: int(supervision.maxRestarts, 'supervision.maxRestarts', 0, 5, fail),
+    windowMs: positive(supervision.windowMs, 'supervision.windowMs', 60_000, fail),
+    backoff: {
+      initialMs: nonNegative(backoff.initialMs, 'supervision.backoff.initialMs', 100, fail),
+      maxMs: nonNegative(backoff.maxMs, 'supervision.backoff.maxMs', 10_000, fail),
+      factor: positive(backoff.factor, 'supervision.backoff.factor', 2, fail),
+      jitter: fraction(backoff.jitter, 'supervision.backoff.jitter', 0.2, fail),
+    },
+    idleAfterMs: optionalPositive(c.idleAfterMs, 'idleAfterMs', fail),
+    replay: int(c.replay, 'replay', 0, 64, fail),
+    hasStallStates: hasStallMeta(machine),
+  };
+  if (kind.backoff.maxMs < kind.backoff.initialMs) throw fail('supervision.backoff.maxMs is below initialMs');
+  if (kind.backoff.factor < 1) throw fail('supervision.backoff.factor must be >= 1');
+  return kind;
+}
+
+function isMachine(m: unknown): m is AnyStateMachine {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as AnyStateMachine).transition === 'function' &&
+    typeof (m as AnyStateMachine).getInitialSnapshot === 'function' &&
+    typeof (m as AnyStateMachine).root === 'object'
+  );
+}
+
+interface StateNodeLike {
+  on?: Record<string, unknown>;
+  meta?: { stallAfterMs?: unknown };
+  states?: Record<string, StateNodeLike>;
+  config?: { on?: Record<string, unknown> };
+}
+
+/** Every event type some state of the machine has a transition for (wildcards included). */
+function machineEvents(machine: AnyStateMachine): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: StateNodeLike) => {
+    for (const t of Object.keys(node.config?.on ?? {})) out.add(t);
+    for (const child of Object.values(node.states ?? {})) walk(child);
+  };
+  walk(machine.root as unknown as StateNodeLike);
+  return out;
+}
+
+function handles(events: Set<string>, type: string): boolean {
+  if (events.has(type) || events.has('*')) return true;
+  for (const e of events) if (e.endsWith('.*') && type.startsWith(e.slice(0, -1))) return true;
+  return false;
+}
+
+function hasStallMeta(machine: AnyStateMachine): boolean {
+  const walk = (node: StateNodeLike): boolean =>
+    node.meta?.stallAfterMs !== undefined || Object.values(node.states ?? {}).some(walk);
+  return walk(machine.root as unknown as StateNodeLike);
+}
+
+type Fail = (why: string) => Error;
+
+function optionalObject(v: unknown, name: string, fail: Fail): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(`\`${name}\` must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function unknownKeys(o: Record<string, unknown>, known: Set<string>, prefix: string, fail: Fail): void {
+  for (const k of Object.keys(o)) if (!known.has(k)) throw fail(`unknown option '${prefix}${k}' (known: ${[...known].join(', ')})`);
+}
+
+function stringList(v: unknown, name: string, fail: Fail): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((t) => typeof t !== 'string' || t === '')) throw fail(`\`${name}\` must be an array of event types`);
+  return v as string[];
+}
+
+function int(v: unknown, name: string, min: number, dflt: number, fail: Fail): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(`\`${name}\` must be an integer >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+function positive(v: unknown, name: string, dflt: number, fail: Fail): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw fail(`\`${name}\` must be a positive number, got ${String(v)}`);
+  return v;
+}
+
+function nonNegative(v: unknown, name: string, dflt: number, fail: Fail): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw fail(`\`${name}\` must be a number >= 0, got ${String(v)}`);
+  return v;
+}
+
+function optionalPositive(v: unknown, name: string, fail: Fail): number | undefined {
+  return v === undefined ? undefined : positive(v, name, 0, fail);
+}
+
+function fraction(v: unknown, name: string, dflt: number, fail: Fail): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw fail(`\`${name}\` must be between 0 and 1, got ${String(v)}`);
+  return v;
+}

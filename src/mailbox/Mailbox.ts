@@ -1,0 +1,114 @@
+import { EnvelopeList, LANES, type Envelope } from './envelope.js';
+
+/**
+ * One actor's mailbox: four lanes (control, high, normal, low), FIFO within a lane, and
+ * a postponed set kept as one FIFO per event type.
+ *
+ * Every operation is O(1) except {@link postponedHeads}, which is O(k) in the number of
+ * distinct postponed event types (a handful). Keeping postponed envelopes per type gives
+ * two things: an arriving envelope whose type already has postponed ones joins them
+ * without asking the machine (it cannot overtake them), and a retry after a state change
+ * asks the machine about one head per type instead of every postponed envelope.
+ *
+ * The mailbox lives outside the machine's context: XState context updates are
+ * immutable copies, and a queue kept there costs O(n) per enqueue.
+ */
+export class Mailbox {
+  private readonly lanes: (EnvelopeList | undefined)[] = new Array(LANES);
+  private postponedByType: Map<string, EnvelopeList> | undefined;
+  private queuedCount = 0;
+  private postponedCount = 0;
+
+  constructor(readonly capacity: number) {}
+
+  /** Envelopes waiting to be delivered: queued plus postponed. */
+  get depth(): number {
+    return this.queuedCount + this.postponedCount;
+  }
+
+  get queued(): number {
+    return this.queuedCount;
+  }
+
+  get postponed(): number {
+    return this.postponedCount;
+  }
+
+  get isFull(): boolean {
+    return this.queuedCount + this.postponedCount >= this.capacity;
+  }
+
+  /** Adds to the tail of the envelope's lane. The caller checks {@link isFull} first. */
+  enqueue(env: Envelope): void {
+    let lane = this.lanes[env.lane];
+    if (!lane) lane = this.lanes[env.lane] = new EnvelopeList();
+    lane.push(env);
+    env.state = 'queued';
+    this.queuedCount++;
+  }
+
+  /** The next queued envelope in lane, then FIFO order. */
+  dequeue(): Envelope | undefined {
+    if (this.queuedCount === 0) return undefined;
+    for (let i = 0; i < LANES; i++) {
+      const lane = this.lanes[i];
+      if (lane && lane.size > 0) {
+        this.queuedCount--;
+        return lane.shift();
+      }
+    }
+    return undefined;
+  }
+
+  hasPostponed(type: string): boolean {
+    const list = this.postponedByType?.get(type);
+    return list !== undefined && list.size > 0;
+  }
+
+  postpone(env: Envelope): void {
+    if (!this.postponedByType) this.postponedByType = new Map();
+    let list = this.postponedByType.get(env.event.type);
+    if (!list) {
+      list = new EnvelopeList();
+      this.postponedByType.set(env.event.type, list);
+    }
+    list.push(env);
+    env.state = 'postponed';
+    this.postponedCount++;
+  }
+
+  /** The oldest postponed envelope of each type, oldest first. */
+  postponedHeads(): Envelope[] {
+    const heads: Envelope[] = [];
+    if (this.postponedCount === 0 || !this.postponedByType) return heads;
+    for (const list of this.postponedByType.values()) if (list.head) heads.push(list.head);
+    if (heads.length > 1) heads.sort((a, b) => a.seq - b.seq);
+    return heads;
+  }
+
+  /** Removes an envelope from wherever it waits (queued or postponed). */
+  remove(env: Envelope): boolean {
+    const list = env.list;
+    if (!list) return false;
+    list.remove(env);
+    if (env.state === 'postponed') {
+      this.postponedCount--;
+      if (list.size === 0) this.postponedByType?.delete(env.event.type);
+    } else {
+      this.queuedCount--;
+    }
+    return true;
+  }
+
+  /** Removes and returns everything waiting: postponed (oldest first), then the lanes in order. */
+  takeAll(): Envelope[] {
+    const out: Envelope[] = [];
+    if (this.postponedByType) {
+      for (const list of this.postponedByType.values()) for (let e = list.head; e; e = e.next) out.push(e);
+      out.sort((a, b) => a.seq - b.seq);
+    }
+    for (const lane of this.lanes) for (let e = lane?.head; e; e = e.next) out.push(e);
+    for (const e of out) this.remove(e);
+    return out;
+  }
+}

@@ -1,0 +1,567 @@
+import { createActor, type AnyActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import type { Bus } from '../bus/Bus.js';
+import type { Channel } from '../bus/Channel.js';
+import type { RecordType } from '../bus/records.js';
+import type { Clock } from '../clock.js';
+import { errors, type InterlockError } from '../errors.js';
+import type { Kind } from '../kinds.js';
+import { LANE_CONTROL, PRIORITY_LANE, type Envelope, type Priority, type ReplyChannel } from '../mailbox/envelope.js';
+import { Mailbox } from '../mailbox/Mailbox.js';
+import { backoffDelay, RestartBudget } from '../supervisor/backoff.js';
+import { Watchdog } from '../supervisor/Watchdog.js';
+import { registerHost, type TurnHost } from './registry.js';
+import { AddressCounters, type KindStats } from './stats.js';
+
+/** What an activation needs from its runtime. @internal */
+export interface RuntimeContext {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly bus: Bus;
+  nextId(): string;
+  passivated(activation: Activation, persisted: unknown): void;
+  quiet(): void;
+}
+
+export interface EnqueueOptions {
+  priority?: Priority;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export type ActivationStatus = 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+/** Deliveries per drain before yielding to I/O with setImmediate. */
+const DRAIN_BUDGET = 4096;
+
+/**
+ * One live actor at one address: its XState actor, its mailbox, its turns and its
+ * supervision. Every envelope reaches the machine through {@link deliver}, the single
+ * choke point that also feeds the bus.
+ * @internal
+ */
+export class Activation implements TurnHost {
+  status: ActivationStatus = 'loading';
+  readonly mailbox: Mailbox;
+  readonly channel: Channel;
+  readonly counters = new AddressCounters();
+  actor: AnyActor | undefined;
+  snapshot: AnyMachineSnapshot | undefined;
+  /** Bumped on every (re)start; task results from an older incarnation are dropped. */
+  private incarnation = 0;
+  private currentTurn: Envelope | undefined;
+  private openTurns: Map<string, Envelope> | undefined;
+  private answers: { to: string | undefined; ok: boolean; value: unknown }[] | undefined;
+  private tasks: Set<AbortController> | undefined;
+  private delivering: Envelope | undefined;
+  private deliveredPublished = false;
+  private drainScheduled = false;
+  private draining = false;
+  /** The state changed since postponed envelopes were last offered. */
+  private dirty = false;
+  private readonly budget: RestartBudget;
+  private restartTimer: unknown;
+  private lastError: unknown;
+  readonly watchdog: Watchdog;
+  private readonly drainTask = () => this.drain();
+
+  constructor(
+    private readonly rt: RuntimeContext,
+    readonly kind: Kind,
+    readonly key: string,
+    readonly address: string,
+    readonly epoch: number,
+    private readonly stats: KindStats,
+  ) {
+    this.mailbox = new Mailbox(kind.capacity);
+    this.channel = rt.bus.channel(address, epoch, kind.replay);
+    this.budget = new RestartBudget(kind.maxRestarts, kind.windowMs);
+    this.watchdog = new Watchdog(this, rt.clock);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  /** Starts the actor from a persisted snapshot (or fresh) and delivers what queued while loading. */
+  start(persisted: unknown): void {
+    if (this.status !== 'loading') return;
+    this.stats.activations++;
+    this.publish('lifecycle.activated', { kind: this.kind.name, key: this.key, restored: persisted !== undefined });
+    this.startActor(persisted);
+  }
+
+  private startActor(persisted: unknown): void {
+    this.incarnation++;
+    this.snapshot = undefined;
+    this.dirty = true;
+    const actor = createActor(this.kind.machine, {
+      snapshot: persisted as AnyMachineSnapshot | undefined,
+      input: this.kind.input?.(this.key),
+      clock: this.rt.clock,
+    });
+    this.actor = actor;
+    registerHost(actor, this);
+    actor.on('*', (event: EventObject) => {
+      if (this.actor === actor) this.onEmitted(event);
+    });
+    actor.subscribe({
+      next: (snapshot: AnyMachineSnapshot) => {
+        if (this.actor === actor) this.onSnapshot(snapshot);
+      },
+      error: (err: unknown) => {
+        if (this.actor === actor) this.crash(err);
+      },
+    });
+    this.status = 'running';
+    actor.start();
+    this.watchdog.armIdle();
+    this.scheduleDrain();
+  }
+
+  /** Restarts a failed actor with a fresh budget. */
+  revive(): boolean {
+    if (this.status !== 'failed') return false;
+    this.budget.reset();
+    this.publish('lifecycle.revived', {});
+    this.startActor(undefined);
+    return true;
+  }
+
+  /** Stops for good: everything waiting or running is rejected with `reason`. Returns the last snapshot. */
+  stop(reason: string): unknown {
+    if (this.status === 'stopped') return undefined;
+    const persisted = this.status === 'running' ? this.actor?.getPersistedSnapshot() : undefined;
+    this.status = 'stopped';
+    this.teardown(errors.stopped(this.address, reason));
+    for (const env of this.mailbox.takeAll()) this.reject(env, errors.stopped(this.address, reason));
+    this.publish('lifecycle.stopped', { reason });
+    return persisted;
+  }
+
+  /** Passivates if quiet: snapshot handed to the runtime for its store, actor stopped. */
+  passivate(): boolean {
+    if (this.status !== 'running' || !this.isQuiet()) return false;
+    const persisted = this.actor?.getPersistedSnapshot();
+    this.status = 'stopped';
+    this.teardown(errors.stopped(this.address, 'passivated'));
+    this.stats.passivations++;
+    this.publish('lifecycle.passivated', {});
+    this.rt.passivated(this, persisted);
+    return true;
+  }
+
+  /** Nothing queued, postponed, running, scheduled or spawned. */
+  isQuiet(): boolean {
+    if (this.mailbox.depth > 0 || (this.openTurns?.size ?? 0) > 0 || (this.tasks?.size ?? 0) > 0) return false;
+    const snap = this.snapshot;
+    if (snap && Object.keys(snap.children).length > 0) return false;
+    const scheduled = (this.actor?.system as { getSnapshot?: () => { _scheduledEvents?: object } } | undefined)?.getSnapshot?.()
+      ._scheduledEvents;
+    return !scheduled || Object.keys(scheduled).length === 0;
+  }
+
+  /** Mailbox empty and no turn open: what shutdown({ drain }) waits for. */
+  isDrained(): boolean {
+    return this.mailbox.depth === 0 && (this.openTurns?.size ?? 0) === 0;
+  }
+
+  get inFlight(): number {
+    return this.openTurns?.size ?? 0;
+  }
+
+  // ---- enqueue -----------------------------------------------------------------------
+
+  /** Accepts an envelope or throws a coded error. Never blocks, never drops silently. */
+  enqueue(event: EventObject, options: EnqueueOptions | undefined, reply: ReplyChannel | undefined, cancels?: Envelope): Envelope {
+    if (this.status === 'failed') throw errors.failed(this.address, this.lastError);
+    if (this.status === 'stopped') throw errors.stopped(this.address, 'stopped');
+    // A runtime-generated cancel must reach a running turn even when the mailbox is full.
+    if (!cancels && this.mailbox.isFull) {
+      this.counters.rejected++;
+      this.stats.rejected++;
+      this.publish('mailbox.rejected', { type: event.type, code: 'INTERLOCK_MAILBOX_FULL' });
+      throw errors.mailboxFull(this.address, this.kind.capacity);
+    }
+    const now = this.rt.clock.now();
+    const timeoutMs = options?.timeoutMs ?? (reply ? this.kind.defaultTimeoutMs : undefined);
+    const env: Envelope = {
+      id: this.rt.nextId(),
+      seq: ++seqCounter,
+      event,
+      lane: cancels || this.kind.control.has(event.type) ? LANE_CONTROL : PRIORITY_LANE[options?.priority ?? 'normal'],
+      enqueuedAt: now,
+      deadline: timeoutMs === undefined ? Infinity : now + timeoutMs,
+      reply,
+      state: 'queued',
+      settled: false,
+      deliveredAt: 0,
+      timer: undefined,
+      unlisten: undefined,
+      cancels,
+      prev: undefined,
+      next: undefined,
+      list: undefined,
+    };
+    this.mailbox.enqueue(env);
+    this.counters.enqueued++;
+    this.stats.enqueued++;
+    this.publish('mailbox.enqueued', { id: env.id, type: event.type, lane: env.lane, depth: this.mailbox.depth });
+    if (timeoutMs !== undefined) env.timer = this.rt.clock.setTimeout(() => this.expire(env, timeoutMs), timeoutMs);
+    const signal = options?.signal;
+    if (signal) {
+      const onAbort = () => this.abort(env, 'cancelled');
+      signal.addEventListener('abort', onAbort, { once: true });
+      env.unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.watchdog.touch();
+    this.scheduleDrain();
+    return env;
+  }
+
+  // ---- delivery ----------------------------------------------------------------------
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.status !== 'running') return;
+    this.drainScheduled = true;
+    queueMicrotask(this.drainTask);
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    if (this.status !== 'running' || this.draining) return;
+    this.draining = true;
+    let budget = DRAIN_BUDGET;
+    try {
+      while (this.status === 'running') {
+        const env = this.next();
+        if (!env) break;
+        this.deliver(env);
+        if (--budget === 0) {
+          setImmediate(() => this.scheduleDrain());
+          break;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (this.isDrained()) this.rt.quiet();
+  }
+
+  /** Postponed envelopes first (one head per type, oldest first) after a state change, then the lanes. */
+  private next(): Envelope | undefined {
+    if (this.dirty && this.mailbox.postponed > 0 && this.snapshot) {
+      this.dirty = false;
+      for (const head of this.mailbox.postponedHeads()) {
+        if (this.snapshot.can(head.event)) {
+          this.mailbox.remove(head);
+          return head;
+        }
+      }
+    }
+    for (;;) {
+      const env = this.mailbox.dequeue();
+      if (!env) return undefined;
+      if (env.cancels) return env;
+      // Same-type envelopes never overtake a postponed one.
+      if (this.mailbox.hasPostponed(env.event.type)) this.postpone(env);
+      else return env;
+    }
+  }
+
+  /** The one place an envelope reaches the machine. */
+  private deliver(env: Envelope): void {
+    const now = this.rt.clock.now();
+    if (now >= env.deadline) return this.expire(env, env.deadline - env.enqueuedAt);
+    if (env.cancels && !this.cancelStillWanted(env)) return;
+    const actor = this.actor!;
+    const before = this.snapshot!;
+    const prevTurn = this.currentTurn;
+    env.state = 'running';
+    env.deliveredAt = now;
+    if (env.reply) this.openTurn(env);
+    this.delivering = env;
+    this.deliveredPublished = false;
+    try {
+      actor.send(env.event);
+    } finally {
+      this.delivering = undefined;
+    }
+    if (this.actor !== actor || this.status !== 'running') {
+      // The machine crashed on this envelope; crash() answered its caller. It was delivered.
+      if (!env.reply) this.finishTell(env, now);
+      return;
+    }
+    if (!this.deliveredPublished) {
+      if (this.snapshot === before && !before.can(env.event)) {
+        // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
+        if (env.reply) {
+          this.openTurns!.delete(env.id);
+          this.currentTurn = prevTurn;
+        }
+        this.postpone(env);
+        return;
+      }
+      this.markDelivered(env);
+    }
+    if (!env.reply) this.finishTell(env, now);
+  }
+
+  private cancelStillWanted(env: Envelope): boolean {
+    const target = env.cancels!;
+    const wanted = target.state === 'running' && this.openTurns?.get(target.id) === target;
+    if (!wanted || !this.snapshot!.can(env.event)) {
+      env.state = 'done';
+      this.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: wanted ? 'not-accepted' : 'turn-ended' });
+      return false;
+    }
+    return true;
+  }
+
+  private markDelivered(env: Envelope): void {
+    this.deliveredPublished = true;
+    const wait = env.deliveredAt - env.enqueuedAt;
+    this.counters.delivered++;
+    this.counters.waitMsSum += wait;
+    if (wait > this.counters.waitMsMax) this.counters.waitMsMax = wait;
+    this.stats.delivered++;
+    this.stats.waitMs.observe(wait);
+    this.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
+  }
+
+  private finishTell(env: Envelope, _now: number): void {
+    env.state = 'done';
+    this.clearEnvelope(env);
+  }
+
+  private postpone(env: Envelope): void {
+    this.mailbox.postpone(env);
+    this.publish('mailbox.postponed', { id: env.id, type: env.event.type, postponed: this.mailbox.postponed });
+  }
+
+  private openTurn(env: Envelope): void {
+    if (!this.openTurns) this.openTurns = new Map();
+    this.openTurns.set(env.id, env);
+    this.currentTurn = env;
+  }
+
+  // ---- what the machine does ---------------------------------------------------------
+
+  private onSnapshot(snapshot: AnyMachineSnapshot): void {
+    if (snapshot !== this.snapshot) {
+      if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+      this.snapshot = snapshot;
+      this.dirty = true;
+      this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: snapshot.context });
+      this.watchdog.progress(snapshot);
+      if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
+      else if (!this.draining && this.mailbox.depth > 0) this.scheduleDrain();
+    }
+    if (this.answers) this.flushAnswers();
+  }
+
+  private onEmitted(event: EventObject): void {
+    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+    const explicit = (event as { requestId?: unknown }).requestId;
+    const env = typeof explicit === 'string' ? this.openTurns?.get(explicit) : this.currentTurn;
+    this.publish('emitted', { event, requestId: env?.id });
+    if (!env) return;
+    if (env.reply?.next && !env.settled) env.reply.next(event);
+    if (this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
+  }
+
+  deliveringId(): string | undefined {
+    return this.delivering?.id;
+  }
+
+  answer(to: string | undefined, ok: boolean, value: unknown): void {
+    // Bound now, flushed after the transition commits (never mid-transition).
+    (this.answers ??= []).push({ to: to ?? this.currentTurn?.id, ok, value });
+  }
+
+  private flushAnswers(): void {
+    const answers = this.answers!;
+    this.answers = undefined;
+    for (const a of answers) {
+      const env = a.to === undefined ? undefined : this.openTurns?.get(a.to);
+      if (env) this.closeTurn(env, a.ok, a.value);
+    }
+  }
+
+  private closeTurn(env: Envelope, ok: boolean, value: unknown): void {
+    this.openTurns?.delete(env.id);
+    if (this.currentTurn === env) this.currentTurn = undefined;
+    env.state = 'done';
+    const ms = this.rt.clock.now() - env.deliveredAt;
+    this.counters.replied++;
+    this.counters.processingMsSum += ms;
+    if (ms > this.counters.processingMsMax) this.counters.processingMsMax = ms;
+    this.stats.replied++;
+    this.stats.processingMs.observe(ms);
+    this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
+    this.clearEnvelope(env);
+    if (!env.settled) {
+      env.settled = true;
+      if (ok) env.reply!.resolve(value);
+      else env.reply!.reject(errors.turnFailed(this.address, value));
+    }
+    if (this.mailbox.depth > 0) this.scheduleDrain();
+    else if (this.isDrained()) this.rt.quiet();
+  }
+
+  startTask(run: (signal: AbortSignal) => Promise<unknown>, done: (o: unknown) => EventObject, error: (e: unknown) => EventObject): void {
+    const controller = new AbortController();
+    (this.tasks ??= new Set()).add(controller);
+    const incarnation = this.incarnation;
+    const requestId = this.currentTurn?.id;
+    this.publish('task.started', { requestId });
+    const settle = (ok: boolean, value: unknown) => {
+      this.tasks?.delete(controller);
+      if (incarnation !== this.incarnation || this.status !== 'running') return; // fenced
+      this.publish('task.settled', { requestId, ok });
+      let event: EventObject;
+      try {
+        event = ok ? done(value) : error(value);
+      } catch (err) {
+        return this.crash(err);
+      }
+      this.actor!.send(event);
+    };
+    queueMicrotask(() => {
+      run(controller.signal).then(
+        (v) => settle(true, v),
+        (e) => settle(false, e),
+      );
+    });
+  }
+
+  heartbeat(): void {
+    this.watchdog.heartbeat();
+  }
+
+  // ---- caller-side endings -----------------------------------------------------------
+
+  /** The caller's signal fired, or its deadline passed. */
+  abort(env: Envelope, why: 'cancelled' | 'deadline', timeoutMs = 0): void {
+    if (env.state === 'queued' || env.state === 'postponed') {
+      this.mailbox.remove(env);
+      const err = why === 'cancelled' ? errors.cancelled(this.address, 'queued') : errors.deadlineExceeded(this.address, 'queued', timeoutMs);
+      this.reject(env, err);
+      if (this.isDrained()) this.rt.quiet();
+    } else if (env.state === 'running' && env.reply) {
+      this.clearEnvelope(env);
+      if (!env.settled) {
+        env.settled = true;
+        env.reply.reject(
+          why === 'cancelled' ? errors.cancelled(this.address, 'running') : errors.deadlineExceeded(this.address, 'running', timeoutMs),
+        );
+      }
+      if (this.kind.cancelEvent && this.status === 'running') {
+        this.enqueue({ type: this.kind.cancelEvent, requestId: env.id } as EventObject, undefined, undefined, env);
+      }
+    }
+  }
+
+  private expire(env: Envelope, timeoutMs: number): void {
+    env.timer = undefined;
+    this.abort(env, 'deadline', timeoutMs);
+  }
+
+  /** Ends a waiting envelope with a coded error. */
+  private reject(env: Envelope, err: InterlockError): void {
+    env.state = 'done';
+    this.clearEnvelope(env);
+    this.counters.rejected++;
+    this.stats.rejected++;
+    this.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
+    if (env.reply && !env.settled) {
+      env.settled = true;
+      env.reply.reject(err);
+    }
+  }
+
+  private clearEnvelope(env: Envelope): void {
+    if (env.timer !== undefined) {
+      this.rt.clock.clearTimeout(env.timer);
+      env.timer = undefined;
+    }
+    if (env.unlisten) {
+      env.unlisten();
+      env.unlisten = undefined;
+    }
+  }
+
+  // ---- supervision -------------------------------------------------------------------
+
+  /** A machine error or a stall: answer the open turns, then restart per policy or fail. */
+  crash(cause: unknown, stall?: { state: string; stallAfterMs: number }): void {
+    if (this.status !== 'running') return;
+    this.lastError = cause;
+    const err = stall ? errors.stalled(this.address, stall.state, stall.stallAfterMs) : errors.crashed(this.address, cause);
+    this.teardown(err);
+    this.publish(stall ? 'lifecycle.stalled' : 'lifecycle.crashed', { error: err.message, ...stall });
+    if (stall) this.stats.stalls++;
+    const attempt = this.budget.admit(this.rt.clock.now());
+    if (attempt < 0) return this.fail();
+    this.status = 'restarting';
+    const delayMs = backoffDelay(this.kind.backoff, attempt, this.rt.random);
+    this.restartTimer = this.rt.clock.setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.status !== 'restarting') return;
+      this.stats.restarts++;
+      this.publish('lifecycle.restarted', { attempt: attempt + 1, delayMs });
+      this.startActor(undefined);
+    }, delayMs);
+  }
+
+  private restartAfterDone(): void {
+    if (this.status !== 'running' || this.snapshot?.status !== 'done') return;
+    this.teardown(errors.stopped(this.address, 'machine reached a final state'));
+    this.publish('lifecycle.restarted', { attempt: 0, delayMs: 0, reason: 'done' });
+    this.startActor(undefined);
+  }
+
+  private fail(): void {
+    this.status = 'failed';
+    this.stats.failures++;
+    const err = errors.failed(this.address, this.lastError);
+    for (const env of this.mailbox.takeAll()) this.reject(env, err);
+    this.publish('lifecycle.failed', { error: err.message });
+    this.rt.quiet();
+  }
+
+  /** Stops the XState actor and its tasks; open turns get `err`. The mailbox is kept. */
+  private teardown(err: InterlockError): void {
+    const actor = this.actor;
+    this.actor = undefined;
+    this.incarnation++;
+    this.watchdog.stop();
+    if (this.restartTimer !== undefined) {
+      this.rt.clock.clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
+    if (this.tasks) {
+      for (const t of this.tasks) t.abort(err);
+      this.tasks = undefined;
+    }
+    this.answers = undefined;
+    if (this.openTurns) {
+      const turns = [...this.openTurns.values()];
+      this.openTurns = undefined;
+      for (const env of turns) {
+        env.state = 'done';
+        this.clearEnvelope(env);
+        if (!env.settled) {
+          env.settled = true;
+          env.reply!.reject(err);
+        }
+      }
+    }
+    this.currentTurn = undefined;
+    actor?.stop();
+  }
+
+  publish(type: RecordType, data: unknown): void {
+    this.channel.publish(type, data);
+  }
+}
+
+/** Global enqueue order; per-address FIFO compares these. */
+let seqCounter = 0;

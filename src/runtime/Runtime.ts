@@ -1,0 +1,342 @@
+import { Observable } from 'rxjs';
+import type { AnyMachineSnapshot, EventFromLogic, EventObject } from 'xstate';
+import { parseAddress } from '../address.js';
+import { Bus } from '../bus/Bus.js';
+import type { BusRecord, ResumePoint } from '../bus/records.js';
+import type { Clock } from '../clock.js';
+import { errors } from '../errors.js';
+import type { Kind, KindConfig } from '../kinds.js';
+import type { Envelope, Priority } from '../mailbox/envelope.js';
+import type { SnapshotStore } from '../store/SnapshotStore.js';
+import { Activation, type RuntimeContext } from './Activation.js';
+import { KindStats, type AddressStats, type RuntimeStats } from './stats.js';
+import { validateSend } from './validate.js';
+
+export type Kinds = Record<string, KindConfig<any>>;
+
+export interface TellOptions {
+  priority?: Priority;
+  /** The envelope is rejected (never delivered) if still queued this long after enqueue. */
+  timeoutMs?: number;
+}
+
+export interface AskOptions extends TellOptions {
+  /** Aborting removes a queued envelope, or sends the kind's cancel event to the running turn. */
+  signal?: AbortSignal;
+}
+
+type KindOfAddress<A> = A extends `${infer N}/${string}` ? N : never;
+export type EventForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [never]
+  ? EventObject
+  : KindOfAddress<A> extends keyof K
+    ? EventFromLogic<K[KindOfAddress<A>]['machine']>
+    : EventObject;
+
+/** A virtual reference: nothing is activated until the first message. */
+export interface ActorHandle<TEvent extends EventObject = EventObject> {
+  readonly address: string;
+  tell(event: TEvent, options?: TellOptions): void;
+  ask<TOutput = unknown>(event: TEvent, options?: AskOptions): Promise<TOutput>;
+  stream<TEmitted extends EventObject = EventObject>(event: TEvent, options?: AskOptions): Observable<TEmitted>;
+  events(options?: { since?: ResumePoint }): Observable<BusRecord>;
+  snapshot(): AnyMachineSnapshot | undefined;
+}
+
+export interface ShutdownOptions {
+  /** Let queued and running work finish first (default true). */
+  drain?: boolean;
+  /** How long draining may take before the rest is rejected (default 10,000 ms). */
+  timeoutMs?: number;
+}
+
+/** @internal */
+export interface RuntimeDeps {
+  kinds: Map<string, Kind>;
+  clock: Clock;
+  store: SnapshotStore;
+  random: () => number;
+}
+
+/**
+ * The directory of live actors: routes each envelope to the activation of its address,
+ * activating on demand and forgetting passivated ones. Delivery and supervision live in
+ * {@link Activation}; records flow through the {@link Bus}.
+ */
+export class Runtime<K extends Kinds = Kinds> {
+  /** Every record of every actor. */
+  readonly events$: Observable<BusRecord>;
+  private readonly bus: Bus;
+  private readonly activations = new Map<string, Activation>();
+  private readonly kindStats = new Map<string, KindStats>();
+  private readonly pendingSaves = new Map<string, Promise<unknown>>();
+  private readonly ctx: RuntimeContext;
+  private epochs = 0;
+  private ids = 0;
+  private closing = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private drainWaiter: (() => void) | undefined;
+
+  /** @internal */
+  constructor(private readonly deps: RuntimeDeps) {
+    this.bus = new Bus(deps.clock);
+    this.events$ = this.bus.all$.asObservable();
+    for (const name of deps.kinds.keys()) this.kindStats.set(name, new KindStats());
+    this.ctx = {
+      clock: deps.clock,
+      random: deps.random,
+      bus: this.bus,
+      nextId: () => (++this.ids).toString(36),
+      passivated: (a, persisted) => this.onPassivated(a, persisted),
+      quiet: () => this.onQuiet(),
+    };
+  }
+
+  ref<A extends string>(address: A): ActorHandle<EventForAddress<K, A>>;
+  ref<N extends keyof K & string>(kind: N, key: string): ActorHandle<EventFromLogic<K[N]['machine']>>;
+  ref(kindOrAddress: string, key?: string): ActorHandle<any> {
+    const address = key === undefined ? kindOrAddress : `${kindOrAddress}/${key}`;
+    const { kind } = parseAddress(address);
+    if (!this.deps.kinds.has(kind)) throw errors.unknownKind(address, kind, [...this.deps.kinds.keys()]);
+    return {
+      address,
+      tell: (event, options) => this.tell(address, event, options),
+      ask: (event, options) => this.ask(address, event, options),
+      stream: (event, options) => this.stream(address, event, options),
+      events: (options) => this.events(address, options),
+      snapshot: () => this.activations.get(address)?.snapshot,
+    };
+  }
+
+  /** Enqueues and returns. Throws a coded error if the envelope cannot be accepted. */
+  tell(address: string, event: EventObject, options?: TellOptions): void {
+    validateSend(address, event, options);
+    this.route(address).enqueue(event, options, undefined);
+  }
+
+  /** Resolves with the machine's correlated reply, or rejects with a coded error. */
+  ask<TOutput = unknown>(address: string, event: EventObject, options?: AskOptions): Promise<TOutput> {
+    return new Promise<TOutput>((resolve, reject) => {
+      validateSend(address, event, options);
+      if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
+      this.route(address).enqueue(event, options, { mode: 'ask', resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /**
+   * The events the actor emits for this request, completing when the machine replies or
+   * emits a terminal event. Subscribing sends the request; unsubscribing early cancels it.
+   */
+  stream<TEmitted extends EventObject = EventObject>(address: string, event: EventObject, options?: AskOptions): Observable<TEmitted> {
+    return new Observable<TEmitted>((subscriber) => {
+      let activation: Activation;
+      let env: Envelope;
+      try {
+        validateSend(address, event, options);
+        if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
+        activation = this.route(address);
+        env = activation.enqueue(event, options, {
+          mode: 'stream',
+          resolve: () => subscriber.complete(),
+          reject: (err) => subscriber.error(err),
+          next: (e) => subscriber.next(e as TEmitted),
+        });
+      } catch (err) {
+        subscriber.error(err);
+        return undefined;
+      }
+      return () => {
+        if (!env.settled) activation.abort(env, 'cancelled');
+      };
+    });
+  }
+
+  /** Records of one address, resuming after `since` when the replay buffer still has them. */
+  events(address: string, options?: { since?: ResumePoint }): Observable<BusRecord> {
+    parseAddress(address);
+    return this.bus.events(address, () => this.activations.get(address)?.channel, options?.since);
+  }
+
+  /** The current snapshot of an active actor, or undefined. Does not activate. */
+  snapshot(address: string): AnyMachineSnapshot | undefined {
+    return this.activations.get(address)?.snapshot;
+  }
+
+  /** Restarts a failed actor. Returns false when the address is not failed. */
+  revive(address: string): boolean {
+    return this.activations.get(address)?.revive() ?? false;
+  }
+
+  /** Passivates an actor now if it is quiet. Returns whether it did. */
+  passivate(address: string): boolean {
+    return this.activations.get(address)?.passivate() ?? false;
+  }
+
+  /** Number of live activations. */
+  get size(): number {
+    return this.activations.size;
+  }
+
+  stats(options?: { address?: string; addresses?: boolean }): RuntimeStats {
+    const perKind = new Map<string, { active: number; depth: number; postponed: number; inFlight: number }>();
+    for (const name of this.deps.kinds.keys()) perKind.set(name, { active: 0, depth: 0, postponed: 0, inFlight: 0 });
+    const addresses: AddressStats[] = [];
+    for (const a of this.activations.values()) {
+      const k = perKind.get(a.kind.name)!;
+      k.active++;
+      k.depth += a.mailbox.depth;
+      k.postponed += a.mailbox.postponed;
+      k.inFlight += a.inFlight;
+      if (options?.addresses === false || (options?.address !== undefined && options.address !== a.address)) continue;
+      addresses.push(addressStats(a));
+    }
+    return {
+      kinds: [...perKind].map(([kind, live]) => {
+        const s = this.kindStats.get(kind)!;
+        return {
+          kind,
+          ...live,
+          enqueued: s.enqueued,
+          delivered: s.delivered,
+          rejected: s.rejected,
+          replied: s.replied,
+          restarts: s.restarts,
+          stalls: s.stalls,
+          failures: s.failures,
+          activations: s.activations,
+          passivations: s.passivations,
+          waitMs: s.waitMs.toJSON(),
+          processingMs: s.processingMs.toJSON(),
+        };
+      }),
+      addresses,
+    };
+  }
+
+  /**
+   * Refuses new envelopes, lets queued and running work finish (when `drain`), then
+   * rejects what is left with INTERLOCK_ACTOR_STOPPED and stops every actor. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    this.closing = true;
+    const drain = options.drain ?? true;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    this.shutdownPromise = (async () => {
+      if (drain) await this.drained(timeoutMs);
+      const saves: unknown[] = [...this.pendingSaves.values()];
+      for (const a of this.activations.values()) {
+        const persisted = a.stop('shutdown');
+        if (persisted !== undefined) saves.push(this.save(a.address, persisted));
+      }
+      this.activations.clear();
+      await Promise.allSettled(saves);
+      this.bus.complete();
+    })();
+    return this.shutdownPromise;
+  }
+
+  private route(address: string): Activation {
+    if (this.closing) throw errors.shuttingDown(address);
+    const live = this.activations.get(address);
+    if (live) return live;
+    const { kind: kindName, key } = parseAddress(address);
+    const kind = this.deps.kinds.get(kindName);
+    if (!kind) throw errors.unknownKind(address, kindName, [...this.deps.kinds.keys()]);
+    const a = new Activation(this.ctx, kind, key, address, ++this.epochs, this.kindStats.get(kindName)!);
+    this.activations.set(address, a);
+    const pending = this.pendingSaves.get(address);
+    if (pending) pending.then(() => this.load(a));
+    else this.load(a);
+    return a;
+  }
+
+  private load(a: Activation): void {
+    const start = (persisted: unknown) => {
+      if (this.activations.get(a.address) === a) a.start(persisted);
+    };
+    const failed = (err: unknown) => {
+      // A snapshot we cannot read must not be replaced by a fresh actor silently.
+      if (this.activations.get(a.address) !== a) return;
+      this.activations.delete(a.address);
+      a.stop(errors.storeFailed(a.address, 'load', err).message);
+    };
+    let loaded: unknown;
+    try {
+      loaded = this.deps.store.load(a.address);
+    } catch (err) {
+      return failed(err);
+    }
+    if (isPromise(loaded)) loaded.then(start, failed);
+    else start(loaded);
+  }
+
+  private onPassivated(a: Activation, persisted: unknown): void {
+    if (this.activations.get(a.address) === a) this.activations.delete(a.address);
+    if (persisted !== undefined) {
+      this.save(a.address, persisted)?.catch((err: unknown) => {
+        a.publish('lifecycle.failed', { error: errors.storeFailed(a.address, 'save', err).message });
+      });
+    }
+    this.onQuiet();
+  }
+
+  private save(address: string, persisted: unknown): Promise<unknown> | undefined {
+    let result: unknown;
+    try {
+      result = this.deps.store.save(address, persisted);
+    } catch (err) {
+      return Promise.reject(errors.storeFailed(address, 'save', err));
+    }
+    if (!isPromise(result)) return undefined;
+    const p: Promise<unknown> = result.finally(() => {
+      if (this.pendingSaves.get(address) === p) this.pendingSaves.delete(address);
+    });
+    this.pendingSaves.set(address, p);
+    return p;
+  }
+
+  private drained(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.deps.clock.setTimeout(() => finish(), timeoutMs);
+      const finish = () => {
+        this.drainWaiter = undefined;
+        this.deps.clock.clearTimeout(timer);
+        resolve();
+      };
+      this.drainWaiter = () => {
+        for (const a of this.activations.values()) if (a.status !== 'failed' && !a.isDrained()) return;
+        finish();
+      };
+      this.drainWaiter();
+    });
+  }
+
+  private onQuiet(): void {
+    this.drainWaiter?.();
+  }
+}
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
+}
+
+function addressStats(a: Activation): AddressStats {
+  const c = a.counters;
+  return {
+    address: a.address,
+    kind: a.kind.name,
+    epoch: a.epoch,
+    status: a.status,
+    state: a.snapshot?.value,
+    depth: a.mailbox.depth,
+    queued: a.mailbox.queued,
+    postponed: a.mailbox.postponed,
+    inFlight: a.inFlight,
+    enqueued: c.enqueued,
+    delivered: c.delivered,
+    rejected: c.rejected,
+    replied: c.replied,
+    waitMs: { sum: c.waitMsSum, max: c.waitMsMax, mean: c.delivered ? c.waitMsSum / c.delivered : 0 },
+    processingMs: { sum: c.processingMsSum, max: c.processingMsMax, mean: c.replied ? c.processingMsSum / c.replied : 0 },
+  };
+}

@@ -1,0 +1,23 @@
+import type { EventObject } from 'xstate';
+
+/** What a machine's turn helpers reach through `self`. Implemented by the activation. @internal */
+export interface TurnHost {
+  /** The id of the envelope being delivered right now, if any. */
+  deliveringId(): string | undefined;
+  /** Queues an answer; it reaches the caller after the current transition commits. */
+  answer(to: string | undefined, ok: boolean, value: unknown): void;
+  startTask(run: (signal: AbortSignal) => Promise<unknown>, done: (output: unknown) => EventObject, error: (err: unknown) => EventObject): void;
+  heartbeat(): void;
+}
+
+const hosts = new WeakMap<object, TurnHost>();
+
+/** @internal */
+export function registerHost(actor: object, host: TurnHost): void {
+  hosts.set(actor, host);
+}
+
+/** @internal */
+export function hostOf(self: unknown): TurnHost | undefined {
+  return typeof self === 'object' && self !== null ? hosts.get(self) : undefined;
+}

@@ -1,0 +1,27 @@
+import type { EventObject } from 'xstate';
+import { errors } from '../errors.js';
+import { PRIORITY_LANE } from '../mailbox/envelope.js';
+import type { EnqueueOptions } from './Activation.js';
+
+/** Checks an event and its options at the runtime's edge, with coded errors. */
+export function validateSend(address: string, event: unknown, options: unknown): asserts event is EventObject {
+  if (typeof event !== 'object' || event === null || typeof (event as EventObject).type !== 'string') {
+    throw errors.invalidEvent(address, 'an event must be an object with a string `type`');
+  }
+  const type = (event as EventObject).type;
+  if (type === '' || type.startsWith('xstate.') || type.startsWith('@interlock.')) {
+    throw errors.invalidEvent(address, `event type '${type}' is empty or reserved`);
+  }
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) throw errors.invalidEvent(address, 'options must be an object');
+  const o = options as EnqueueOptions;
+  if (o.priority !== undefined && !(o.priority in PRIORITY_LANE)) {
+    throw errors.invalidEvent(address, `priority must be 'high', 'normal' or 'low', got ${String(o.priority)}`);
+  }
+  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === 'number' && o.timeoutMs > 0 && Number.isFinite(o.timeoutMs))) {
+    throw errors.invalidEvent(address, `timeoutMs must be a positive finite number, got ${String(o.timeoutMs)}`);
+  }
+  if (o.signal !== undefined && !(typeof o.signal === 'object' && o.signal !== null && 'aborted' in o.signal)) {
+    throw errors.invalidEvent(address, 'signal must be an AbortSignal');
+  }
+}
