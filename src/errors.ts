@@ -5,7 +5,7 @@
  */
 export const ErrorCodes = {
   INTERLOCK_INVALID_CONFIG: {
-    summary: 'createRuntime was given options it does not understand or values out of range.',
+    summary: 'createRuntime (or another factory such as a source or provider) was given options it does not understand or values out of range.',
     public: false,
   },
   INTERLOCK_INVALID_KIND: {
@@ -73,7 +73,7 @@ export const ErrorCodes = {
     public: true,
   },
   INTERLOCK_SOURCE_FAILED: {
-    summary: 'A polling source could not read its file or directory (other than a partial or missing file, which it retries).',
+    summary: 'A source could not read or atomically write its file or directory (other than a partial or missing file, which it retries).',
     public: false,
   },
   INTERLOCK_SUPERSEDED: {

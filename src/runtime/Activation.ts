@@ -51,7 +51,8 @@ export class Activation implements TurnHost {
   private currentTurn: Envelope | undefined;
   private openTurns: Map<string, Envelope> | undefined;
   private answers: { to: string | undefined; ok: boolean; value: unknown }[] | undefined;
-  private tasks: Set<AbortController> | undefined;
+  /** Running tasks and the turn each belongs to (closing the turn aborts and fences them). */
+  private tasks: Map<AbortController, Envelope | undefined> | undefined;
   private delivering: Envelope | undefined;
   private deliveredPublished = false;
   private drainScheduled = false;
@@ -345,8 +346,11 @@ export class Activation implements TurnHost {
   // ---- what the machine does ---------------------------------------------------------
 
   private onSnapshot(snapshot: AnyMachineSnapshot): void {
+    // A new snapshot or a queued answer means the machine took the event being delivered.
+    if (this.delivering && !this.deliveredPublished && (snapshot !== this.snapshot || this.answers)) {
+      this.markDelivered(this.delivering);
+    }
     if (snapshot !== this.snapshot) {
-      if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
       this.snapshot = snapshot;
       this.dirty = true;
       this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: snapshot.context });
@@ -397,6 +401,14 @@ export class Activation implements TurnHost {
     this.stats.processingMs.observe(ms);
     this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
     this.clearEnvelope(env);
+    if (this.tasks) {
+      for (const [task, owner] of this.tasks) {
+        if (owner === env) {
+          this.tasks.delete(task);
+          task.abort(errors.stopped(this.address, 'turn ended'));
+        }
+      }
+    }
     if (!env.settled) {
       env.settled = true;
       if (ok) env.reply!.resolve(value);
@@ -408,13 +420,18 @@ export class Activation implements TurnHost {
 
   startTask(run: (signal: AbortSignal) => Promise<unknown>, done: (o: unknown) => EventObject, error: (e: unknown) => EventObject): void {
     const controller = new AbortController();
-    (this.tasks ??= new Set()).add(controller);
+    const turn = this.currentTurn;
+    (this.tasks ??= new Map()).set(controller, turn);
     const incarnation = this.incarnation;
-    const requestId = this.currentTurn?.id;
+    const requestId = turn?.id;
     this.publish('task.started', { requestId });
     const settle = (ok: boolean, value: unknown) => {
       this.tasks?.delete(controller);
-      if (incarnation !== this.incarnation || this.status !== 'running') return; // fenced
+      // Fenced: the actor restarted, or the turn this work belongs to already ended.
+      if (incarnation !== this.incarnation || this.status !== 'running' || controller.signal.aborted) {
+        this.publish('task.settled', { requestId, ok, fenced: true });
+        return;
+      }
       this.publish('task.settled', { requestId, ok });
       let event: EventObject;
       try {
@@ -538,7 +555,7 @@ export class Activation implements TurnHost {
       this.restartTimer = undefined;
     }
     if (this.tasks) {
-      for (const t of this.tasks) t.abort(err);
+      for (const t of this.tasks.keys()) t.abort(err);
       this.tasks = undefined;
     }
     this.answers = undefined;

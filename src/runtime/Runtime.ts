@@ -108,13 +108,13 @@ export class Runtime<K extends Kinds = Kinds> {
   }
 
   /** Enqueues and returns. Throws a coded error if the envelope cannot be accepted. */
-  tell(address: string, event: EventObject, options?: TellOptions): void {
+  tell<A extends string>(address: A, event: EventForAddress<K, A>, options?: TellOptions): void {
     validateSend(address, event, options);
     this.route(address).enqueue(event, options, undefined);
   }
 
   /** Resolves with the machine's correlated reply, or rejects with a coded error. */
-  ask<TOutput = unknown>(address: string, event: EventObject, options?: AskOptions): Promise<TOutput> {
+  ask<TOutput = unknown, A extends string = string>(address: A, event: EventForAddress<K, A>, options?: AskOptions): Promise<TOutput> {
     return new Promise<TOutput>((resolve, reject) => {
       validateSend(address, event, options);
       if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
@@ -126,7 +126,11 @@ export class Runtime<K extends Kinds = Kinds> {
    * The events the actor emits for this request, completing when the machine replies or
    * emits a terminal event. Subscribing sends the request; unsubscribing early cancels it.
    */
-  stream<TEmitted extends EventObject = EventObject>(address: string, event: EventObject, options?: AskOptions): Observable<TEmitted> {
+  stream<TEmitted extends EventObject = EventObject, A extends string = string>(
+    address: A,
+    event: EventForAddress<K, A>,
+    options?: AskOptions,
+  ): Observable<TEmitted> {
     return new Observable<TEmitted>((subscriber) => {
       let activation: Activation;
       let env: Envelope;

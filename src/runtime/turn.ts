@@ -18,7 +18,8 @@ export interface TurnArgs<TContext = any, TEvent extends EventObject = any> {
   self: AnyActorRef;
 }
 
-type Value<TArgs, T> = T | ((args: TArgs) => T);
+/** A value, or a function of the action's args. (`{}` rather than `unknown` keeps the function contextually typed.) */
+type Value<TArgs> = ((args: TArgs) => unknown) | {} | null | undefined;
 
 export interface AnswerOptions<TArgs> {
   /** The request to answer; default: the current turn. */
@@ -32,7 +33,7 @@ export function requestId(args: { self: AnyActorRef }): string | undefined {
 
 /** Resolves the request's `ask` (and completes its `stream`) with `output`. */
 export function reply<TContext = any, TEvent extends EventObject = any>(
-  output?: Value<TurnArgs<TContext, TEvent>, unknown>,
+  output?: Value<TurnArgs<TContext, TEvent>>,
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockReply(args: TurnArgs<TContext, TEvent>): void {
@@ -42,7 +43,7 @@ export function reply<TContext = any, TEvent extends EventObject = any>(
 
 /** Rejects the request's `ask` (and errors its `stream`) with INTERLOCK_TURN_FAILED carrying `error`. */
 export function fail<TContext = any, TEvent extends EventObject = any>(
-  error: Value<TurnArgs<TContext, TEvent>, unknown>,
+  error: Value<TurnArgs<TContext, TEvent>>,
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockFail(args: TurnArgs<TContext, TEvent>): void {
@@ -78,6 +79,6 @@ export function heartbeat() {
   };
 }
 
-function resolve<TArgs, T>(v: Value<TArgs, T>, args: TArgs): T {
-  return typeof v === 'function' ? (v as (a: TArgs) => T)(args) : v;
+function resolve<TArgs>(v: Value<TArgs>, args: TArgs): unknown {
+  return typeof v === 'function' ? (v as (a: TArgs) => unknown)(args) : v;
 }

@@ -1,0 +1,255 @@
+import { assign, emit, setup } from 'xstate';
+import { toArray, firstValueFrom } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { createRuntime, flushMicrotasks, memoryStore, reply, requestId, SimulatedClock, type BusRecord } from '../../src/index.js';
+import { counterMachine, gate, newLog, record, workMachine } from './fixtures.js';
+
+describe('passivation', () => {
+  it('passivates an idle actor, keeps its snapshot in the store and restores it on the next message', async () => {
+    const clock = new SimulatedClock();
+    const store = memoryStore();
+    const rt = createRuntime({ clock, store, kinds: { counter: { machine: counterMachine, idleAfterMs: 60_000 } } });
+    const bus = record(rt.events$);
+    rt.tell('counter/a', { type: 'inc' });
+    rt.tell('counter/a', { type: 'inc' });
+    await flushMicrotasks();
+    await clock.tick(59_999);
+    expect(rt.size).toBe(1);
+    await clock.tick(1);
+    expect(rt.size).toBe(0);
+    expect(store.size).toBe(1);
+    expect(await rt.ask('counter/a', { type: 'get' })).toBe(2);
+    const lifecycle = bus.records.filter((r) => r.type.startsWith('lifecycle'));
+    expect(lifecycle.map((r) => [r.type, r.epoch])).toEqual([
+      ['lifecycle.activated', 1],
+      ['lifecycle.passivated', 1],
+      ['lifecycle.activated', 2],
+    ]);
+    expect(lifecycle[2]!.data).toMatchObject({ restored: true });
+    await rt.shutdown();
+  });
+
+  it('does not passivate an actor with a turn in flight, and counts recent activity', async () => {
+    const clock = new SimulatedClock();
+    const log = newLog();
+    const rt = createRuntime({ clock, kinds: { w: { machine: workMachine(log), idleAfterMs: 1_000 } } });
+    const g = gate();
+    const a = rt.ask('w/1', { type: 'work', id: 'A', gate: g.promise });
+    await clock.tick(5_000);
+    expect(rt.size).toBe(1);
+    g.open();
+    expect(await a).toBe('done:A');
+    await clock.tick(999);
+    expect(rt.size).toBe(1);
+    await clock.tick(1_000);
+    expect(rt.size).toBe(0);
+    await rt.shutdown();
+  });
+
+  it('waits for an asynchronous snapshot save before reactivating the address', async () => {
+    const clock = new SimulatedClock();
+    const saved = new Map<string, unknown>();
+    let release: (() => void) | undefined;
+    const store = {
+      load: async (address: string) => saved.get(address),
+      // The first save is held until the test releases it; later ones complete at once.
+      save: (address: string, snapshot: unknown) =>
+        release
+          ? void saved.set(address, snapshot)
+          : new Promise<void>((resolve) => {
+              release = () => {
+                saved.set(address, snapshot);
+                resolve();
+              };
+            }),
+      delete: async () => {},
+    };
+    const rt = createRuntime({ clock, store, kinds: { counter: { machine: counterMachine, idleAfterMs: 10 } } });
+    rt.tell('counter/a', { type: 'inc' });
+    await flushMicrotasks();
+    await clock.tick(10);
+    expect(rt.size).toBe(0);
+    const answer = rt.ask('counter/a', { type: 'get' });
+    await flushMicrotasks();
+    expect(rt.size).toBe(1);
+    expect(rt.snapshot('counter/a')).toBeUndefined(); // still loading: the save has not landed
+    release!();
+    expect(await answer).toBe(1);
+    await rt.shutdown();
+  });
+});
+
+describe('bus', () => {
+  it('numbers records per address without gaps and replays from a resume point', async () => {
+    const rt = createRuntime({ kinds: { counter: { machine: counterMachine } } });
+    const bus = record(rt.events$);
+    for (let i = 0; i < 5; i++) rt.tell('counter/a', { type: 'inc' });
+    rt.tell('counter/b', { type: 'inc' });
+    await rt.ask('counter/a', { type: 'get' });
+    for (const address of ['counter/a', 'counter/b']) {
+      const seqs = bus.records.filter((r) => r.address === address).map((r) => r.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    }
+    const epoch = bus.records.find((r) => r.address === 'counter/a')!.epoch;
+    const replayed: BusRecord[] = [];
+    const sub = rt.events('counter/a', { since: { epoch, seq: 10 } }).subscribe((r) => replayed.push(r));
+    expect(replayed.map((r) => r.seq)).toEqual(bus.records.filter((r) => r.address === 'counter/a' && r.seq > 10).map((r) => r.seq));
+    rt.tell('counter/a', { type: 'inc' });
+    await flushMicrotasks();
+    expect(replayed.at(-1)!.type).toBe('snapshot');
+    sub.unsubscribe();
+    await rt.shutdown();
+  });
+
+  it('answers a resume point the buffer no longer holds with one replay.gap record', async () => {
+    const rt = createRuntime({ kinds: { counter: { machine: counterMachine, replay: 4 } } });
+    for (let i = 0; i < 5; i++) rt.tell('counter/a', { type: 'inc' });
+    await flushMicrotasks();
+    const ch = rt.events('counter/a', { since: { epoch: 1, seq: 1 } });
+    const first = await firstValueFrom(ch);
+    expect(first).toMatchObject({ type: 'replay.gap', data: { requested: { epoch: 1, seq: 1 } } });
+    const wrongEpoch = await firstValueFrom(rt.events('counter/a', { since: { epoch: 99, seq: 0 } }));
+    expect(wrongEpoch.type).toBe('replay.gap');
+    await rt.shutdown();
+  });
+});
+
+describe('stream', () => {
+  const chat = setup({
+    types: {} as {
+      context: { req?: string };
+      events: { type: 'prompt'; text: string } | { type: 'tick'; n: number } | { type: 'finish' };
+      emitted: { type: 'chunk'; text: string; requestId?: string } | { type: 'end'; requestId?: string };
+    },
+  }).createMachine({
+    context: {},
+    initial: 'idle',
+    states: {
+      idle: { on: { prompt: { target: 'streaming', actions: [assign({ req: requestId }), emit(({ event }) => ({ type: 'chunk' as const, text: `start ${event.text}` }))] } } },
+      streaming: {
+        on: {
+          tick: { actions: emit(({ event, context }) => ({ type: 'chunk' as const, text: `t${event.n}`, requestId: context.req })) },
+          finish: { target: 'idle', actions: [emit({ type: 'end' }), reply('fin', { to: ({ context }) => context.req })] },
+        },
+      },
+    },
+  });
+
+  it('emits the events of its own request and completes when the machine replies', async () => {
+    const rt = createRuntime({ kinds: { chat: { machine: chat } } });
+    const ref = rt.ref('chat/s');
+    const out = firstValueFrom(ref.stream({ type: 'prompt', text: 'hi' }).pipe(toArray()));
+    await flushMicrotasks();
+    ref.tell({ type: 'tick', n: 1 });
+    ref.tell({ type: 'tick', n: 2 });
+    ref.tell({ type: 'finish' });
+    const events = await out;
+    expect(events.map((e) => (e as { text?: string; type: string }).text ?? e.type)).toEqual(['start hi', 't1', 't2', 'end']);
+    await rt.shutdown();
+  });
+
+  it('completes on a terminal emitted event and cancels on early unsubscribe', async () => {
+    const rt = createRuntime({ kinds: { chat: { machine: chat, terminal: ['end'] } } });
+    const bus = record(rt.events$);
+    const ref = rt.ref('chat/s');
+    const seen: string[] = [];
+    const sub = ref.stream({ type: 'prompt', text: 'a' }).subscribe((e) => seen.push(e.type));
+    const queued = ref.stream({ type: 'prompt', text: 'b' }).subscribe();
+    await flushMicrotasks();
+    queued.unsubscribe(); // still postponed: removed with a Cancelled rejection record
+    ref.tell({ type: 'finish' });
+    await flushMicrotasks();
+    expect(seen).toEqual(['chunk', 'end']);
+    expect(sub.closed).toBe(true);
+    expect(bus.of('mailbox.rejected').map((r) => (r.data as { code: string }).code)).toEqual(['INTERLOCK_CANCELLED']);
+    await rt.shutdown();
+  });
+});
+
+describe('stats', () => {
+  it('shows depth and postponed while queued, and wait and processing times once answered', async () => {
+    const clock = new SimulatedClock();
+    const log = newLog();
+    const rt = createRuntime({ clock, kinds: { w: { machine: workMachine(log) } } });
+    const gates = [gate(), gate(), gate()];
+    const asks = gates.map((g, i) => rt.ask('w/1', { type: 'work', id: String(i), gate: g.promise }));
+    await flushMicrotasks();
+    expect(rt.stats().addresses[0]).toMatchObject({ depth: 2, postponed: 2, inFlight: 1, state: 'busy' });
+    await clock.tick(100);
+    gates[0]!.open();
+    await asks[0];
+    await clock.tick(50);
+    gates[1]!.open();
+    gates[2]!.open();
+    await Promise.all(asks);
+    const s = rt.stats();
+    expect(s.addresses[0]).toMatchObject({ depth: 0, delivered: 3, replied: 3 });
+    expect(s.addresses[0]!.waitMs.max).toBe(150);
+    expect(s.kinds[0]!.waitMs.count).toBe(3);
+    expect(s.kinds[0]!.processingMs.sum).toBe(150);
+    await rt.shutdown();
+  });
+});
+
+describe('shutdown', () => {
+  it('refuses new envelopes, drains what was accepted, and is idempotent', async () => {
+    const log = newLog();
+    const rt = createRuntime({ kinds: { w: { machine: workMachine(log) } } });
+    const g = gate();
+    const a = rt.ask('w/1', { type: 'work', id: 'A', gate: g.promise });
+    const b = rt.ask('w/1', { type: 'work', id: 'B' });
+    const closing = rt.shutdown({ drain: true, timeoutMs: 10_000 });
+    expect(rt.shutdown()).toBe(closing);
+    await expect(rt.ask('w/1', { type: 'work', id: 'C' })).rejects.toMatchObject({ code: 'INTERLOCK_SHUTTING_DOWN' });
+    g.open();
+    await closing;
+    expect(await Promise.all([a, b])).toEqual(['done:A', 'done:B']);
+  });
+
+  it('rejects what is left with ActorStopped when not draining', async () => {
+    const log = newLog();
+    const rt = createRuntime({ kinds: { w: { machine: workMachine(log) } } });
+    const a = rt.ask('w/1', { type: 'work', id: 'A', gate: new Promise(() => {}) }).catch((e: unknown) => e);
+    const b = rt.ask('w/1', { type: 'work', id: 'B' }).catch((e: unknown) => e);
+    await flushMicrotasks();
+    await rt.shutdown({ drain: false });
+    expect((await a) as object).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED' });
+    expect((await b) as object).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED' });
+  });
+
+  it('stops waiting for a drain at its timeout on the injected clock', async () => {
+    const clock = new SimulatedClock();
+    const log = newLog();
+    const rt = createRuntime({ clock, kinds: { w: { machine: workMachine(log) } } });
+    const a = rt.ask('w/1', { type: 'work', id: 'A', gate: new Promise(() => {}) }).catch((e: unknown) => e);
+    let done = false;
+    const closing = rt.shutdown({ drain: true, timeoutMs: 5_000 }).then(() => (done = true));
+    await clock.tick(4_999);
+    expect(done).toBe(false);
+    await clock.tick(1);
+    await closing;
+    expect(await a).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED' });
+  });
+});
+
+describe('clock injection', () => {
+  it("drives XState's delayed transitions with the runtime clock", async () => {
+    const clock = new SimulatedClock();
+    const machine = setup({ types: {} as { events: { type: 'arm' } | { type: 'state' } } }).createMachine({
+      initial: 'idle',
+      states: {
+        idle: { on: { arm: 'armed', state: { actions: reply('idle') } } },
+        armed: { after: { 1_000: 'fired' }, on: { state: { actions: reply('armed') } } },
+        fired: { on: { state: { actions: reply('fired') } } },
+      },
+    });
+    const rt = createRuntime({ clock, kinds: { t: { machine } } });
+    rt.tell('t/1', { type: 'arm' });
+    expect(await rt.ask('t/1', { type: 'state' })).toBe('armed');
+    await clock.tick(999);
+    expect(await rt.ask('t/1', { type: 'state' })).toBe('armed');
+    await clock.tick(1);
+    expect(await rt.ask('t/1', { type: 'state' })).toBe('fired');
+    await rt.shutdown();
+  });
+});
