@@ -3,13 +3,14 @@ import type { Bus } from '../bus/Bus.js';
 import type { Channel } from '../bus/Channel.js';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
-import { errors, type InterlockError } from '../errors.js';
+import { errors, isInterlockError, type InterlockError } from '../errors.js';
 import type { Kind } from '../kinds.js';
 import { LANE_CONTROL, PRIORITY_LANE, type Envelope, type Priority, type ReplyChannel } from '../mailbox/envelope.js';
 import { Mailbox } from '../mailbox/Mailbox.js';
 import { backoffDelay, RestartBudget } from '../supervisor/backoff.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
 import { registerHost, type TurnHost } from './registry.js';
+import { TaskSet, type TaskContext, type TaskHost } from './TaskSet.js';
 import { AddressCounters, type KindStats } from './stats.js';
 
 /** What an activation needs from its runtime. @internal */
@@ -39,7 +40,7 @@ const DRAIN_BUDGET = 4096;
  * choke point that also feeds the bus.
  * @internal
  */
-export class Activation implements TurnHost {
+export class Activation implements TurnHost, TaskHost {
   status: ActivationStatus = 'loading';
   readonly mailbox: Mailbox;
   readonly channel: Channel;
@@ -47,12 +48,12 @@ export class Activation implements TurnHost {
   actor: AnyActor | undefined;
   snapshot: AnyMachineSnapshot | undefined;
   /** Bumped on every (re)start; task results from an older incarnation are dropped. */
-  private incarnation = 0;
+  incarnation = 0;
   private currentTurn: Envelope | undefined;
   private openTurns: Map<string, Envelope> | undefined;
   private answers: { to: string | undefined; ok: boolean; value: unknown }[] | undefined;
-  /** Running tasks and the turn each belongs to (closing the turn aborts and fences them). */
-  private tasks: Map<AbortController, Envelope | undefined> | undefined;
+  /** Async work started by turns; created on first use. */
+  private tasks: TaskSet | undefined;
   private delivering: Envelope | undefined;
   private deliveredPublished = false;
   private drainScheduled = false;
@@ -365,10 +366,8 @@ export class Activation implements TurnHost {
     if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
     const explicit = (event as { requestId?: unknown }).requestId;
     const env = typeof explicit === 'string' ? this.openTurns?.get(explicit) : this.currentTurn;
-    this.publish('emitted', { event, requestId: env?.id });
-    if (!env) return;
-    if (env.reply?.next && !env.settled) env.reply.next(event);
-    if (this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
+    this.emitFor(env, event);
+    if (env && this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
   }
 
   deliveringId(): string | undefined {
@@ -401,52 +400,50 @@ export class Activation implements TurnHost {
     this.stats.processingMs.observe(ms);
     this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
     this.clearEnvelope(env);
-    if (this.tasks) {
-      for (const [task, owner] of this.tasks) {
-        if (owner === env) {
-          this.tasks.delete(task);
-          task.abort(errors.stopped(this.address, 'turn ended'));
-        }
-      }
-    }
+    this.tasks?.endTurn(env, errors.stopped(this.address, 'turn ended'));
     if (!env.settled) {
       env.settled = true;
       if (ok) env.reply!.resolve(value);
-      else env.reply!.reject(errors.turnFailed(this.address, value));
+      else env.reply!.reject(isInterlockError(value) ? value : errors.turnFailed(this.address, value));
     }
     if (this.mailbox.depth > 0) this.scheduleDrain();
     else if (this.isDrained()) this.rt.quiet();
   }
 
-  startTask(run: (signal: AbortSignal) => Promise<unknown>, done: (o: unknown) => EventObject, error: (e: unknown) => EventObject): void {
-    const controller = new AbortController();
-    const turn = this.currentTurn;
-    (this.tasks ??= new Map()).set(controller, turn);
-    const incarnation = this.incarnation;
-    const requestId = turn?.id;
-    this.publish('task.started', { requestId });
-    const settle = (ok: boolean, value: unknown) => {
-      this.tasks?.delete(controller);
-      // Fenced: the actor restarted, or the turn this work belongs to already ended.
-      if (incarnation !== this.incarnation || this.status !== 'running' || controller.signal.aborted) {
-        this.publish('task.settled', { requestId, ok, fenced: true });
-        return;
-      }
-      this.publish('task.settled', { requestId, ok });
-      let event: EventObject;
-      try {
-        event = ok ? done(value) : error(value);
-      } catch (err) {
-        return this.crash(err);
-      }
+  startTask(
+    id: string | undefined,
+    run: (ctx: TaskContext) => Promise<unknown>,
+    done: (o: unknown) => EventObject,
+    error: (e: unknown) => EventObject,
+  ): void {
+    (this.tasks ??= new TaskSet(this)).start(id, this.currentTurn, run, done, error);
+  }
+
+  abortTask(id: string): void {
+    this.tasks?.abort(id, errors.cancelled(this.address, 'running'));
+  }
+
+  fenceTask(id: string): void {
+    this.tasks?.fence(id, errors.cancelled(this.address, 'running'));
+  }
+
+  isRunning(): boolean {
+    return this.status === 'running';
+  }
+
+  sendInternal(event: EventObject): void {
+    try {
       this.actor!.send(event);
-    };
-    queueMicrotask(() => {
-      run(controller.signal).then(
-        (v) => settle(true, v),
-        (e) => settle(false, e),
-      );
-    });
+    } catch (err) {
+      // send() itself does not throw for machine errors (they arrive as crash()); this is a bad event object.
+      this.crash(err);
+    }
+  }
+
+  emitFor(turn: Envelope | undefined, event: EventObject): void {
+    const env = turn && this.openTurns?.get(turn.id) === turn ? turn : undefined;
+    this.publish('emitted', { event, requestId: env?.id });
+    if (env?.reply?.next && !env.settled) env.reply.next(event);
   }
 
   heartbeat(): void {
@@ -554,10 +551,8 @@ export class Activation implements TurnHost {
       this.rt.clock.clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
     }
-    if (this.tasks) {
-      for (const t of this.tasks.keys()) t.abort(err);
-      this.tasks = undefined;
-    }
+    this.tasks?.stopAll(err);
+    this.tasks = undefined;
     this.answers = undefined;
     if (this.openTurns) {
       const turns = [...this.openTurns.values()];

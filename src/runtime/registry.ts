@@ -1,4 +1,5 @@
 import type { EventObject } from 'xstate';
+import type { TaskContext } from './TaskSet.js';
 
 /** What a machine's turn helpers reach through `self`. Implemented by the activation. @internal */
 export interface TurnHost {
@@ -6,7 +7,14 @@ export interface TurnHost {
   deliveringId(): string | undefined;
   /** Queues an answer; it reaches the caller after the current transition commits. */
   answer(to: string | undefined, ok: boolean, value: unknown): void;
-  startTask(run: (signal: AbortSignal) => Promise<unknown>, done: (output: unknown) => EventObject, error: (err: unknown) => EventObject): void;
+  startTask(
+    id: string | undefined,
+    run: (ctx: TaskContext) => Promise<unknown>,
+    done: (output: unknown) => EventObject,
+    error: (err: unknown) => EventObject,
+  ): void;
+  abortTask(id: string): void;
+  fenceTask(id: string): void;
   heartbeat(): void;
 }
 

@@ -1,5 +1,6 @@
 import type { AnyActorRef, EventObject } from 'xstate';
 import { hostOf } from './registry.js';
+import type { TaskContext } from './TaskSet.js';
 
 /**
  * Helpers a machine uses to answer the request (envelope) it is handling. They are plain
@@ -41,7 +42,11 @@ export function reply<TContext = any, TEvent extends EventObject = any>(
   };
 }
 
-/** Rejects the request's `ask` (and errors its `stream`) with INTERLOCK_TURN_FAILED carrying `error`. */
+/**
+ * Rejects the request's `ask` (and errors its `stream`): an InterlockError is passed
+ * through as is (e.g. INTERLOCK_SUPERSEDED), anything else becomes INTERLOCK_TURN_FAILED
+ * with it as the cause.
+ */
 export function fail<TContext = any, TEvent extends EventObject = any>(
   error: Value<TurnArgs<TContext, TEvent>>,
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
@@ -53,22 +58,42 @@ export function fail<TContext = any, TEvent extends EventObject = any>(
 
 /**
  * Starts a turn's async work without a child actor per request: `run` starts on the
- * next microtask (never inside the transition), gets an AbortSignal that fires when the
- * actor stops, crashes or restarts, and its outcome comes back as the `done` or `error`
- * event. Results from an earlier incarnation of the actor are dropped (fenced). Each
- * task shows on the bus as `task.started` / `task.settled`.
+ * next microtask (never inside the transition) and gets a {@link TaskContext}: a signal
+ * that fires when the task is aborted or fenced, the actor stops, crashes or restarts, or
+ * the request's turn ends; `emit` for data-plane events (token chunks) that go to the
+ * request's stream without a transition; and `heartbeat`. The outcome comes back as the
+ * `done` or `error` event — unless the task was fenced or belongs to an earlier
+ * incarnation, in which case it is dropped. Each task shows on the bus as `task.started`
+ * / `task.settled`. Give `id` to abort or fence the task later from the machine.
  */
 export function runTask<TContext = any, TEvent extends EventObject = any, TOutput = unknown>(
-  run: (args: TurnArgs<TContext, TEvent> & { signal: AbortSignal }) => Promise<TOutput> | TOutput,
-  events: { done: (output: TOutput) => EventObject; error: (err: unknown) => EventObject },
+  run: (args: TurnArgs<TContext, TEvent> & TaskContext) => Promise<TOutput> | TOutput,
+  events: { done: (output: TOutput) => EventObject; error: (err: unknown) => EventObject; id?: (args: TurnArgs<TContext, TEvent>) => string },
 ) {
   return function interlockTask(args: TurnArgs<TContext, TEvent>): void {
     const { context, event, self } = args;
     hostOf(self)?.startTask(
-      async (signal) => run({ context, event, self, signal }),
+      events.id?.(args),
+      async (ctx) => run({ context, event, self, signal: ctx.signal, emit: ctx.emit, heartbeat: ctx.heartbeat }),
       events.done as (output: unknown) => EventObject,
       events.error,
     );
+  };
+}
+
+/** Fires a task's signal; its `done`/`error` event still comes back (wait for cleanup). */
+export function abortTask<TContext = any, TEvent extends EventObject = any>(id: (args: TurnArgs<TContext, TEvent>) => string | undefined) {
+  return function interlockAbortTask(args: TurnArgs<TContext, TEvent>): void {
+    const taskId = id(args);
+    if (taskId !== undefined) hostOf(args.self)?.abortTask(taskId);
+  };
+}
+
+/** Aborts a task and drops everything it emits or returns from now on. */
+export function fenceTask<TContext = any, TEvent extends EventObject = any>(id: (args: TurnArgs<TContext, TEvent>) => string | undefined) {
+  return function interlockFenceTask(args: TurnArgs<TContext, TEvent>): void {
+    const taskId = id(args);
+    if (taskId !== undefined) hostOf(args.self)?.fenceTask(taskId);
   };
 }
 

@@ -169,7 +169,7 @@ describe('async work (runTask)', () => {
     late.open();
     await flushMicrotasks();
     expect(ref.snapshot()!.value).toBe('idle');
-    expect(bus.of('task.settled').map((r) => r.data)).toEqual([{ requestId: expect.any(String), ok: true, fenced: true }]);
+    expect(bus.of('task.settled').map((r) => r.data)).toEqual([{ task: 'task-1', requestId: expect.any(String), ok: true, fenced: true, dropped: 0 }]);
     await rt.shutdown();
   });
 });

@@ -1,0 +1,131 @@
+import type { EventObject } from 'xstate';
+import type { Envelope } from '../mailbox/envelope.js';
+import type { RecordType } from '../bus/records.js';
+
+/** What a task may do while it runs. */
+export interface TaskContext {
+  /** Fires when the task is aborted (its turn ended, the machine aborted or fenced it, the actor stopped). */
+  signal: AbortSignal;
+  /**
+   * Data plane: sends an event to the stream of the request this task belongs to and onto
+   * the bus, without a machine transition (a token chunk, say). Dropped once fenced.
+   */
+  emit(event: EventObject): void;
+  /** Marks progress for stall detection. */
+  heartbeat(): void;
+}
+
+/** @internal */
+export interface TaskHost {
+  readonly incarnation: number;
+  isRunning(): boolean;
+  publish(type: RecordType, data: unknown): void;
+  /** Delivers a task's completion event to the machine (not through the mailbox). */
+  sendInternal(event: EventObject): void;
+  emitFor(turn: Envelope | undefined, event: EventObject): void;
+  heartbeat(): void;
+}
+
+interface Task {
+  readonly id: string;
+  readonly controller: AbortController;
+  readonly turn: Envelope | undefined;
+  readonly incarnation: number;
+  fenced: boolean;
+  dropped: number;
+}
+
+/**
+ * The async work an actor's turns started with `runTask`. A task is *aborted* (its signal
+ * fires, its completion event still comes back, so the machine can wait for cleanup) or
+ * *fenced* (aborted, and everything it emits or returns afterwards is dropped). Ending a
+ * turn fences its tasks; stopping the actor fences all.
+ * @internal
+ */
+export class TaskSet {
+  private readonly tasks = new Map<string, Task>();
+  private auto = 0;
+
+  constructor(private readonly host: TaskHost) {}
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  has(id: string): boolean {
+    return this.tasks.has(id);
+  }
+
+  start(
+    id: string | undefined,
+    turn: Envelope | undefined,
+    run: (ctx: TaskContext) => Promise<unknown>,
+    done: (output: unknown) => EventObject,
+    error: (err: unknown) => EventObject,
+  ): void {
+    const taskId = id ?? `task-${++this.auto}`;
+    if (this.tasks.has(taskId)) throw new Error(`task '${taskId}' is already running; give each task a unique id`);
+    const task: Task = { id: taskId, controller: new AbortController(), turn, incarnation: this.host.incarnation, fenced: false, dropped: 0 };
+    this.tasks.set(taskId, task);
+    const requestId = turn?.id;
+    this.host.publish('task.started', { task: taskId, requestId });
+    const ctx: TaskContext = {
+      signal: task.controller.signal,
+      emit: (event) => {
+        if (this.isLive(task)) this.host.emitFor(task.turn, event);
+        else task.dropped++;
+      },
+      heartbeat: () => {
+        if (this.isLive(task)) this.host.heartbeat();
+      },
+    };
+    const settle = (ok: boolean, value: unknown) => {
+      if (this.tasks.get(taskId) === task) this.tasks.delete(taskId);
+      const live = this.isLive(task);
+      this.host.publish('task.settled', { task: taskId, requestId, ok, ...(live ? {} : { fenced: true, dropped: task.dropped }) });
+      if (live) this.host.sendInternal(ok ? done(value) : error(value));
+    };
+    // Never inside the transition that started it.
+    queueMicrotask(() => {
+      let p: Promise<unknown>;
+      try {
+        p = run(ctx);
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      p.then(
+        (v) => settle(true, v),
+        (e) => settle(false, e),
+      );
+    });
+  }
+
+  /** Fires the task's signal; its completion event still reaches the machine. */
+  abort(id: string, reason?: unknown): void {
+    this.tasks.get(id)?.controller.abort(reason);
+  }
+
+  /** Aborts the task and drops whatever it emits or returns from now on. */
+  fence(id: string, reason?: unknown): void {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    task.fenced = true;
+    task.controller.abort(reason);
+  }
+
+  endTurn(turn: Envelope, reason: unknown): void {
+    for (const task of this.tasks.values()) if (task.turn === turn) this.fence(task.id, reason);
+  }
+
+  stopAll(reason: unknown): void {
+    for (const task of this.tasks.values()) {
+      task.fenced = true;
+      task.controller.abort(reason);
+    }
+    this.tasks.clear();
+  }
+
+  private isLive(task: Task): boolean {
+    return !task.fenced && task.incarnation === this.host.incarnation && this.host.isRunning();
+  }
+}
