@@ -76,6 +76,14 @@ export const ErrorCodes = {
     summary: 'A source could not read or atomically write its file or directory (other than a partial or missing file, which it retries).',
     public: false,
   },
+  INTERLOCK_BUSY: {
+    summary: "The actor is busy and its kind's policy rejects a concurrent request (a session with onBusy: 'reject').",
+    public: true,
+  },
+  INTERLOCK_AGENT_UNAVAILABLE: {
+    summary: 'The agent is failed: no viable subscription is left or its backend restart failed past its retry budget.',
+    public: true,
+  },
   INTERLOCK_SUPERSEDED: {
     summary: 'A newer request replaced this one before it started (latest-wins policies such as a session interrupt).',
     public: true,
@@ -183,6 +191,18 @@ export const errors = {
       'INTERLOCK_SUPERSEDED',
       `Request to '${address}' was superseded by a newer one before it started (latest wins).`,
       { address },
+    ),
+  busy: (address: string, state: string) =>
+    new InterlockError(
+      'INTERLOCK_BUSY',
+      `'${address}' is busy (${state}) and rejects concurrent requests. Retry after the current one ends, or use the 'interrupt' or 'enqueue' policy.`,
+      { address, details: { state } },
+    ),
+  agentUnavailable: (address: string, why: string) =>
+    new InterlockError(
+      'INTERLOCK_AGENT_UNAVAILABLE',
+      `Agent '${address}' is failed (${why}). Fix the subscriptions or the backend, then send it a 'reset' event.`,
+      { address, details: { why } },
     ),
   unknownKind: (address: string, kind: string, known: readonly string[]) =>
     new InterlockError(

@@ -98,6 +98,7 @@ export class Activation implements TurnHost, TaskHost {
       snapshot: persisted as AnyMachineSnapshot | undefined,
       input: this.kind.input?.(this.key),
       clock: this.rt.clock,
+      id: this.address,
     });
     this.actor = actor;
     registerHost(actor, this);
@@ -415,8 +416,12 @@ export class Activation implements TurnHost, TaskHost {
     run: (ctx: TaskContext) => Promise<unknown>,
     done: (o: unknown) => EventObject,
     error: (e: unknown) => EventObject,
+    forRequest?: { id: string | undefined },
   ): void {
-    (this.tasks ??= new TaskSet(this)).start(id, this.currentTurn, run, done, error);
+    // The delivery that started the task is recorded before the task is.
+    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+    const turn = forRequest ? (forRequest.id === undefined ? undefined : this.openTurns?.get(forRequest.id)) : this.currentTurn;
+    (this.tasks ??= new TaskSet(this)).start(id, turn, run, done, error);
   }
 
   abortTask(id: string): void {

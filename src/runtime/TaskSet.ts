@@ -10,7 +10,7 @@ export interface TaskContext {
    * Data plane: sends an event to the stream of the request this task belongs to and onto
    * the bus, without a machine transition (a token chunk, say). Dropped once fenced.
    */
-  emit(event: EventObject): void;
+  emit<E extends EventObject>(event: E): void;
   /** Marks progress for stall detection. */
   heartbeat(): void;
 }

@@ -12,6 +12,7 @@ export interface TurnHost {
     run: (ctx: TaskContext) => Promise<unknown>,
     done: (output: unknown) => EventObject,
     error: (err: unknown) => EventObject,
+    forRequest?: { id: string | undefined },
   ): void;
   abortTask(id: string): void;
   fenceTask(id: string): void;

@@ -68,7 +68,14 @@ export function fail<TContext = any, TEvent extends EventObject = any>(
  */
 export function runTask<TContext = any, TEvent extends EventObject = any, TOutput = unknown>(
   run: (args: TurnArgs<TContext, TEvent> & TaskContext) => Promise<TOutput> | TOutput,
-  events: { done: (output: TOutput) => EventObject; error: (err: unknown) => EventObject; id?: (args: TurnArgs<TContext, TEvent>) => string },
+  events: {
+    done: (output: TOutput) => EventObject;
+    error: (err: unknown) => EventObject;
+    /** Names the task so the machine can abort or fence it. */
+    id?: (args: TurnArgs<TContext, TEvent>) => string;
+    /** The request the task works for (its emits go to that request's stream); default: the current turn. */
+    for?: (args: TurnArgs<TContext, TEvent>) => string | undefined;
+  },
 ) {
   return function interlockTask(args: TurnArgs<TContext, TEvent>): void {
     const { context, event, self } = args;
@@ -77,6 +84,7 @@ export function runTask<TContext = any, TEvent extends EventObject = any, TOutpu
       async (ctx) => run({ context, event, self, signal: ctx.signal, emit: ctx.emit, heartbeat: ctx.heartbeat }),
       events.done as (output: unknown) => EventObject,
       events.error,
+      events.for ? { id: events.for(args) } : undefined,
     );
   };
 }

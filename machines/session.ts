@@ -1,0 +1,276 @@
+/**
+ * The chat session (seed 002): at most one model stream per session at any instant.
+ *
+ *   idle ──prompt──▶ streaming ──stream.closed──▶ idle
+ *                       │ prompt (interrupt) / cancel / disconnect (cancel) / close
+ *                       ▼
+ *                   cancelling ──stream.closed, or cleanup deadline (fence)──▶ streaming (next prompt) | idle | closed
+ *
+ * Lifecycle is the control plane: a stream starts, is cancelled, closes or is fenced by a
+ * transition. Token chunks are the data plane: the stream's task emits them straight to
+ * the request's subscribers and the bus, stamped with the stream's generation; once a
+ * generation is fenced, whatever it still produces is dropped by the runtime.
+ */
+import { assign, emit, setup } from 'xstate';
+import { errors } from '../src/errors.js';
+import type { ChatMessage, Provider } from '../src/providers/types.js';
+import { abortTask, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
+
+export type BusyPolicy = 'interrupt' | 'enqueue' | 'reject';
+export type DisconnectPolicy = 'cancel' | 'detach';
+
+export interface SessionOptions {
+  provider: Provider;
+  /** What a prompt does while a stream runs. Default 'interrupt' (latest wins). */
+  onBusy?: BusyPolicy;
+  /** What a client disconnect does. Default 'cancel'. */
+  onDisconnect?: DisconnectPolicy;
+  /** How long a cancelled stream may take to close before it is fenced. Default 2,000 ms. */
+  cleanupDeadlineMs?: number;
+  /** System prompt prepended to every request. */
+  system?: string;
+  model?: string;
+}
+
+export type StreamOutcome = 'done' | 'error' | 'aborted';
+export type EndReason = 'done' | 'error' | 'cancelled' | 'interrupted' | 'disconnected' | 'closed' | 'fenced';
+
+export type SessionEvent =
+  | { type: 'prompt'; text: string }
+  | { type: 'cancel'; requestId?: string }
+  | { type: 'disconnect' }
+  | { type: 'close' }
+  | { type: 'stream.closed'; gen: number; outcome: StreamOutcome; text: string; error?: unknown; finishReason?: string };
+
+/** What the session emits; chunks and ends carry the stream generation and request id. */
+export type SessionEmitted =
+  | { type: 'stream.started'; gen: number; requestId: string | undefined }
+  | { type: 'chunk'; gen: number; text: string }
+  | { type: 'stream.fenced'; gen: number; requestId: string | undefined }
+  | { type: 'stream.end'; gen: number; requestId: string | undefined; reason: EndReason }
+  | { type: 'stream.stale'; gen: number; current: number }
+  | { type: 'prompt.dropped'; requestId: string | undefined; reason: 'superseded' | 'cancelled' }
+  | { type: 'event.ignored'; event: string; reason: string };
+
+interface Active {
+  gen: number;
+  requestId: string | undefined;
+  prompt: string;
+}
+
+interface Pending {
+  requestId: string | undefined;
+  prompt: string;
+}
+
+export interface SessionContext {
+  history: ChatMessage[];
+  /** Generation of the newest stream; bumped when a stream starts. */
+  gen: number;
+  active: Active | undefined;
+  pending: Pending | undefined;
+  endReason: EndReason;
+  closeAfter: boolean;
+  onBusy: BusyPolicy;
+  onDisconnect: DisconnectPolicy;
+  cleanupDeadlineMs: number;
+}
+
+/** The stream's result, folded into one event so the machine hears exactly one per stream. */
+interface StreamResult {
+  gen: number;
+  outcome: StreamOutcome;
+  text: string;
+  error?: unknown;
+  finishReason?: string;
+}
+
+const taskId = (gen: number) => `stream-${gen}`;
+
+export function sessionMachine(options: SessionOptions) {
+  const { provider } = options;
+  const cleanupDeadlineMs = options.cleanupDeadlineMs ?? 2_000;
+  if (!(cleanupDeadlineMs > 0)) throw new RangeError('cleanupDeadlineMs must be > 0');
+  const activeTask = ({ context }: { context: SessionContext }) => (context.active ? taskId(context.active.gen) : undefined);
+  const isCurrent = ({ context, event }: { context: SessionContext; event: SessionEvent }) =>
+    event.type === 'stream.closed' && context.active !== undefined && event.gen === context.active.gen;
+
+  return setup({
+    types: {} as { context: SessionContext; events: SessionEvent; emitted: SessionEmitted },
+    guards: {
+      interrupt: ({ context }) => context.onBusy === 'interrupt',
+      reject: ({ context }) => context.onBusy === 'reject',
+      current: isCurrent,
+      doneOk: ({ context, event }) => isCurrent({ context, event }) && (event as StreamResult).outcome === 'done',
+      hasPending: ({ context }) => context.pending !== undefined,
+      closeAfter: ({ context }) => context.closeAfter,
+      detach: ({ context }) => context.onDisconnect === 'detach',
+      cancelsPending: ({ context, event }) =>
+        event.type === 'cancel' && event.requestId !== undefined && event.requestId === context.pending?.requestId,
+      cancelsActive: ({ context, event }) =>
+        event.type === 'cancel' && (event.requestId === undefined || event.requestId === context.active?.requestId),
+    },
+    delays: { cleanup: ({ context }) => context.cleanupDeadlineMs },
+    actions: {
+      /** The delivered prompt becomes the next stream to start. */
+      queuePrompt: assign(({ event, self }) => ({
+        pending: { requestId: requestId({ self }), prompt: (event as { text: string }).text },
+      })),
+      activatePending: assign(({ context }) => ({
+        gen: context.gen + 1,
+        active: { gen: context.gen + 1, requestId: context.pending!.requestId, prompt: context.pending!.prompt },
+        pending: undefined,
+        history: [...context.history, { role: 'user' as const, content: context.pending!.prompt }],
+      })),
+      announceStream: emit(({ context }) => ({ type: 'stream.started' as const, gen: context.gen, requestId: context.active!.requestId })),
+      runStream: runTask<SessionContext, SessionEvent, StreamResult>(
+        async ({ context, signal, emit: emitData }) => {
+          const gen = context.gen;
+          const messages: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }, ...context.history] : context.history;
+          let text = '';
+          let finishReason: string | undefined;
+          try {
+            for await (const chunk of provider.stream({ messages, model: options.model }, signal)) {
+              if (chunk.type === 'delta') {
+                text += chunk.text;
+                emitData({ type: 'chunk', gen, text: chunk.text });
+              } else finishReason = chunk.finishReason;
+            }
+            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text, finishReason };
+          } catch (error) {
+            return { gen, outcome: signal.aborted ? 'aborted' : 'error', text, error };
+          }
+        },
+        {
+          id: ({ context }) => taskId(context.gen),
+          for: ({ context }) => context.active?.requestId,
+          done: (r): SessionEvent => ({ type: 'stream.closed', ...r }),
+          // The task folds every failure into its result; this fires only if that code itself throws.
+          error: (error): SessionEvent => ({ type: 'stream.closed', gen: -1, outcome: 'error', text: '', error }),
+        },
+      ),
+      abortActive: abortTask(activeTask),
+      fenceActive: fenceTask(activeTask),
+      announceFence: emit(({ context }) => ({ type: 'stream.fenced' as const, gen: context.active!.gen, requestId: context.active!.requestId })),
+      endActive: emit(({ context }) => ({
+        type: 'stream.end' as const,
+        gen: context.active!.gen,
+        requestId: context.active!.requestId,
+        reason: context.endReason,
+      })),
+      answerActive: reply(({ context }: { context: SessionContext }) => ({ gen: context.active!.gen, reason: context.endReason }), {
+        to: ({ context }) => context.active?.requestId,
+      }),
+      failActive: fail(({ event }: { event: SessionEvent }) => (event as StreamResult).error ?? new Error('stream failed'), {
+        to: ({ context }: { context: SessionContext }) => context.active?.requestId,
+      }),
+      clearActive: assign({ active: undefined }),
+      recordAnswer: assign(({ context, event }) => {
+        const text = (event as StreamResult).text;
+        return text ? { history: [...context.history, { role: 'assistant' as const, content: text }] } : {};
+      }),
+      dropPending: emit(({ context }, params: { reason: 'superseded' | 'cancelled' }) => ({
+        type: 'prompt.dropped' as const,
+        requestId: context.pending?.requestId,
+        reason: params.reason,
+      })),
+      supersedePending: fail(({ self }: { self: { id: string } }) => errors.superseded(self.id), {
+        to: ({ context }: { context: SessionContext }) => context.pending?.requestId,
+      }),
+      cancelPendingCaller: fail(({ self }: { self: { id: string } }) => errors.cancelled(self.id, 'queued'), {
+        to: ({ context }: { context: SessionContext }) => context.pending?.requestId,
+      }),
+      clearPending: assign({ pending: undefined }),
+      rejectBusy: fail(({ self, context }: { self: { id: string }; context: SessionContext }) => errors.busy(self.id, context.active ? 'streaming' : 'cancelling'), {
+        to: ({ self }) => requestId({ self }),
+      }),
+      reason: assign((_, params: { reason: EndReason }) => ({ endReason: params.reason })),
+      closeAfter: assign({ closeAfter: true }),
+      /** An event this state takes on purpose and does nothing with, recorded with why. */
+      ignore: emit(({ event }, params: { reason: string }) => ({ type: 'event.ignored' as const, event: event.type, reason: params.reason })),
+      stale: emit(({ context, event }) => ({ type: 'stream.stale' as const, gen: (event as StreamResult).gen, current: context.gen })),
+    },
+  }).createMachine({
+    id: 'session',
+    context: {
+      history: [],
+      gen: 0,
+      active: undefined,
+      pending: undefined,
+      endReason: 'done',
+      closeAfter: false,
+      onBusy: options.onBusy ?? 'interrupt',
+      onDisconnect: options.onDisconnect ?? 'cancel',
+      cleanupDeadlineMs,
+    },
+    initial: 'idle',
+    states: {
+      idle: {
+        on: {
+          prompt: { target: 'streaming', actions: ['queuePrompt', 'activatePending', 'announceStream', 'runStream'] },
+          // Nothing to cancel: taken (not postponed) and recorded as ignored.
+          cancel: { actions: { type: 'ignore', params: { reason: 'no stream' } } },
+          disconnect: { actions: { type: 'ignore', params: { reason: 'no stream' } } },
+          close: 'closed',
+          'stream.closed': { actions: 'stale' },
+        },
+      },
+      streaming: {
+        on: {
+          prompt: [
+            { guard: 'interrupt', target: 'cancelling', actions: ['queuePrompt', { type: 'reason', params: { reason: 'interrupted' } }, 'abortActive'] },
+            { guard: 'reject', actions: 'rejectBusy' },
+            // 'enqueue': no transition is enabled, so the runtime postpones the prompt until idle.
+          ],
+          cancel: [
+            { guard: 'cancelsActive', target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'cancelled' } }, 'abortActive'] },
+            { actions: { type: 'ignore', params: { reason: 'not the active request' } } },
+          ],
+          disconnect: [{ guard: 'detach', actions: { type: 'ignore', params: { reason: 'detach policy' } } }, { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'disconnected' } }, 'abortActive'] }],
+          close: { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'closed' } }, 'closeAfter', 'abortActive'] },
+          'stream.closed': [
+            { guard: 'doneOk', target: 'idle', actions: [{ type: 'reason', params: { reason: 'done' } }, 'recordAnswer', 'endActive', 'answerActive', 'clearActive'] },
+            { guard: 'current', target: 'idle', actions: [{ type: 'reason', params: { reason: 'error' } }, 'endActive', 'failActive', 'clearActive'] },
+            { actions: 'stale' },
+          ],
+        },
+      },
+      cancelling: {
+        after: { cleanup: { target: 'settled', actions: ['fenceActive', 'announceFence', { type: 'reason', params: { reason: 'fenced' } }] } },
+        on: {
+          prompt: [
+            { guard: 'interrupt', actions: [{ type: 'dropPending', params: { reason: 'superseded' } }, 'supersedePending', 'queuePrompt'] },
+            { guard: 'reject', actions: 'rejectBusy' },
+          ],
+          cancel: [
+            { guard: 'cancelsPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
+          ],
+          disconnect: [
+            { guard: 'detach', actions: { type: 'ignore', params: { reason: 'detach policy' } } },
+            { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
+          ],
+          close: [
+            { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending', 'closeAfter'] },
+            { actions: 'closeAfter' },
+          ],
+          'stream.closed': [{ guard: 'current', target: 'settled', actions: 'recordAnswer' }, { actions: 'stale' }],
+        },
+      },
+      /** Transient: the old stream closed or was fenced. End it, then start the next prompt or rest. */
+      settled: {
+        entry: ['endActive', 'answerActive', 'clearActive'],
+        always: [
+          { guard: 'hasPending', target: 'streaming', actions: ['activatePending', 'announceStream', 'runStream'] },
+          { guard: 'closeAfter', target: 'closed' },
+          { target: 'idle' },
+        ],
+      },
+      closed: { type: 'final' },
+    },
+  });
+}
+
+export type SessionMachine = ReturnType<typeof sessionMachine>;
