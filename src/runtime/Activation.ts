@@ -307,12 +307,16 @@ export class Activation implements TurnHost, TaskHost {
     if (!env.reply) this.finishTell(env, now);
   }
 
+  /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
   private cancelStillWanted(env: Envelope): boolean {
     const target = env.cancels!;
-    const wanted = target.state === 'running' && this.openTurns?.get(target.id) === target;
-    if (!wanted || !this.snapshot!.can(env.event)) {
+    if (target.state !== 'running' || this.openTurns?.get(target.id) !== target) {
       env.state = 'done';
-      this.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: wanted ? 'not-accepted' : 'turn-ended' });
+      this.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
+      return false;
+    }
+    if (!this.snapshot!.can(env.event)) {
+      this.postpone(env);
       return false;
     }
     return true;
@@ -375,9 +379,9 @@ export class Activation implements TurnHost, TaskHost {
     return this.delivering?.id;
   }
 
-  answer(to: string | undefined, ok: boolean, value: unknown): void {
+  answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
     // Bound now, flushed after the transition commits (never mid-transition).
-    (this.answers ??= []).push({ to: to ?? this.currentTurn?.id, ok, value });
+    (this.answers ??= []).push({ to: to ? to.id : this.currentTurn?.id, ok, value });
   }
 
   private flushAnswers(): void {

@@ -5,8 +5,8 @@ import type { TaskContext } from './TaskSet.js';
 export interface TurnHost {
   /** The id of the envelope being delivered right now, if any. */
   deliveringId(): string | undefined;
-  /** Queues an answer; it reaches the caller after the current transition commits. */
-  answer(to: string | undefined, ok: boolean, value: unknown): void;
+  /** Queues an answer; it reaches the caller after the current transition commits. `to` absent: the current turn. */
+  answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void;
   startTask(
     id: string | undefined,
     run: (ctx: TaskContext) => Promise<unknown>,

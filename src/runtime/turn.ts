@@ -23,7 +23,7 @@ export interface TurnArgs<TContext = any, TEvent extends EventObject = any> {
 type Value<TArgs> = ((args: TArgs) => unknown) | {} | null | undefined;
 
 export interface AnswerOptions<TArgs> {
-  /** The request to answer; default: the current turn. */
+  /** The request to answer; default: the current turn. Returning undefined answers nobody. */
   to?: (args: TArgs) => string | undefined;
 }
 
@@ -38,7 +38,7 @@ export function reply<TContext = any, TEvent extends EventObject = any>(
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockReply(args: TurnArgs<TContext, TEvent>): void {
-    hostOf(args.self)?.answer(options?.to?.(args), true, resolve(output, args));
+    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, true, resolve(output, args));
   };
 }
 
@@ -52,7 +52,7 @@ export function fail<TContext = any, TEvent extends EventObject = any>(
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockFail(args: TurnArgs<TContext, TEvent>): void {
-    hostOf(args.self)?.answer(options?.to?.(args), false, resolve(error, args));
+    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, false, resolve(error, args));
   };
 }
 
