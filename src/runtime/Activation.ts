@@ -272,7 +272,11 @@ export class Activation implements TurnHost, TaskHost {
   /** The one place an envelope reaches the machine. */
   private deliver(env: Envelope): void {
     const now = this.rt.clock.now();
-    if (now >= env.deadline) return this.expire(env, env.deadline - env.enqueuedAt);
+    if (now >= env.deadline) {
+      // The mailbox changed: postponed envelopes behind this one must be offered again.
+      this.dirty = true;
+      return this.expire(env, env.deadline - env.enqueuedAt);
+    }
     if (env.cancels && !this.cancelStillWanted(env)) return;
     const actor = this.actor!;
     const before = this.snapshot!;
@@ -288,7 +292,7 @@ export class Activation implements TurnHost, TaskHost {
       this.delivering = undefined;
     }
     if (this.actor !== actor || this.status !== 'running') {
-      // The machine crashed on this envelope; crash() answered its caller. It was delivered.
+      // The machine crashed on this envelope (crash() recorded its delivery and answered its caller).
       if (!env.reply) this.finishTell(env, now);
       return;
     }
@@ -516,6 +520,8 @@ export class Activation implements TurnHost, TaskHost {
   /** A machine error or a stall: answer the open turns, then restart per policy or fail. */
   crash(cause: unknown, stall?: { state: string; stallAfterMs: number }): void {
     if (this.status !== 'running') return;
+    // The machine took the envelope it crashed on: its action or guard ran.
+    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
     this.lastError = cause;
     const err = stall ? errors.stalled(this.address, stall.state, stall.stallAfterMs) : errors.crashed(this.address, cause);
     this.teardown(err);
@@ -569,6 +575,8 @@ export class Activation implements TurnHost, TaskHost {
       for (const env of turns) {
         env.state = 'done';
         this.clearEnvelope(env);
+        // The terminal record of a turn the runtime ended, not the machine.
+        this.publish('turn.replied', { id: env.id, ok: false, code: err.code });
         if (!env.settled) {
           env.settled = true;
           env.reply!.reject(err);
