@@ -63,7 +63,8 @@ export class Activation implements TurnHost, TaskHost {
   private readonly budget: RestartBudget;
   private restartTimer: unknown;
   private lastError: unknown;
-  readonly watchdog: Watchdog;
+  /** Only for kinds that passivate or declare stall deadlines. */
+  private readonly watchdog: Watchdog | undefined;
   private readonly drainTask = () => this.drain();
 
   constructor(
@@ -77,7 +78,7 @@ export class Activation implements TurnHost, TaskHost {
     this.mailbox = new Mailbox(kind.capacity);
     this.channel = rt.bus.channel(address, epoch, kind.replay);
     this.budget = new RestartBudget(kind.maxRestarts, kind.windowMs);
-    this.watchdog = new Watchdog(this, rt.clock);
+    this.watchdog = kind.idleAfterMs !== undefined || kind.hasStallStates ? new Watchdog(this, rt.clock) : undefined;
   }
 
   // ---- lifecycle ---------------------------------------------------------------------
@@ -86,7 +87,7 @@ export class Activation implements TurnHost, TaskHost {
   start(persisted: unknown): void {
     if (this.status !== 'loading') return;
     this.stats.activations++;
-    this.publish('lifecycle.activated', { kind: this.kind.name, key: this.key, restored: persisted !== undefined });
+    this.publish('lifecycle.activated', { restored: persisted !== undefined });
     this.startActor(persisted);
   }
 
@@ -115,7 +116,7 @@ export class Activation implements TurnHost, TaskHost {
     });
     this.status = 'running';
     actor.start();
-    this.watchdog.armIdle();
+    this.watchdog?.armIdle();
     this.scheduleDrain();
   }
 
@@ -214,7 +215,7 @@ export class Activation implements TurnHost, TaskHost {
       signal.addEventListener('abort', onAbort, { once: true });
       env.unlisten = () => signal.removeEventListener('abort', onAbort);
     }
-    this.watchdog.touch();
+    this.watchdog?.touch();
     this.scheduleDrain();
     return env;
   }
@@ -364,7 +365,7 @@ export class Activation implements TurnHost, TaskHost {
       this.snapshot = snapshot;
       this.dirty = true;
       this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: snapshot.context });
-      this.watchdog.progress(snapshot);
+      this.watchdog?.progress(snapshot);
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else if (!this.draining && this.mailbox.depth > 0) this.scheduleDrain();
     }
@@ -409,7 +410,7 @@ export class Activation implements TurnHost, TaskHost {
     this.stats.processingMs.observe(ms);
     this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
     this.clearEnvelope(env);
-    this.tasks?.endTurn(env, errors.stopped(this.address, 'turn ended'));
+    this.tasks?.endTurn(env, () => errors.stopped(this.address, 'turn ended'));
     if (!env.settled) {
       env.settled = true;
       if (ok) env.reply!.resolve(value);
@@ -421,7 +422,7 @@ export class Activation implements TurnHost, TaskHost {
 
   startTask(
     id: string | undefined,
-    run: (ctx: TaskContext) => Promise<unknown>,
+    run: (ctx: TaskContext) => unknown,
     done: (o: unknown) => EventObject,
     error: (e: unknown) => EventObject,
     forRequest?: { id: string | undefined },
@@ -433,11 +434,11 @@ export class Activation implements TurnHost, TaskHost {
   }
 
   abortTask(id: string): void {
-    this.tasks?.abort(id, errors.cancelled(this.address, 'running'));
+    this.tasks?.abort(id, () => errors.cancelled(this.address, 'running'));
   }
 
   fenceTask(id: string): void {
-    this.tasks?.fence(id, errors.cancelled(this.address, 'running'));
+    this.tasks?.fence(id, () => errors.cancelled(this.address, 'running'));
   }
 
   isRunning(): boolean {
@@ -460,7 +461,7 @@ export class Activation implements TurnHost, TaskHost {
   }
 
   heartbeat(): void {
-    this.watchdog.heartbeat();
+    this.watchdog?.heartbeat();
   }
 
   // ---- caller-side endings -----------------------------------------------------------
@@ -561,12 +562,12 @@ export class Activation implements TurnHost, TaskHost {
     const actor = this.actor;
     this.actor = undefined;
     this.incarnation++;
-    this.watchdog.stop();
+    this.watchdog?.stop();
     if (this.restartTimer !== undefined) {
       this.rt.clock.clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
     }
-    this.tasks?.stopAll(err);
+    this.tasks?.stopAll(() => err);
     this.tasks = undefined;
     this.answers = undefined;
     if (this.openTurns) {

@@ -28,7 +28,10 @@ export interface TaskHost {
 
 interface Task {
   readonly id: string;
-  readonly controller: AbortController;
+  /** Created on first use of `signal`: most tasks never look at it, and an AbortController is costly. */
+  controller: AbortController | undefined;
+  aborted: boolean;
+  reason: unknown;
   readonly turn: Envelope | undefined;
   readonly incarnation: number;
   fenced: boolean;
@@ -59,18 +62,33 @@ export class TaskSet {
   start(
     id: string | undefined,
     turn: Envelope | undefined,
-    run: (ctx: TaskContext) => Promise<unknown>,
+    run: (ctx: TaskContext) => unknown,
     done: (output: unknown) => EventObject,
     error: (err: unknown) => EventObject,
   ): void {
     const taskId = id ?? `task-${++this.auto}`;
     if (this.tasks.has(taskId)) throw new Error(`task '${taskId}' is already running; give each task a unique id`);
-    const task: Task = { id: taskId, controller: new AbortController(), turn, incarnation: this.host.incarnation, fenced: false, dropped: 0 };
+    const task: Task = {
+      id: taskId,
+      controller: undefined,
+      aborted: false,
+      reason: undefined,
+      turn,
+      incarnation: this.host.incarnation,
+      fenced: false,
+      dropped: 0,
+    };
     this.tasks.set(taskId, task);
     const requestId = turn?.id;
     this.host.publish('task.started', { task: taskId, requestId });
     const ctx: TaskContext = {
-      signal: task.controller.signal,
+      get signal() {
+        if (!task.controller) {
+          task.controller = new AbortController();
+          if (task.aborted) task.controller.abort(task.reason);
+        }
+        return task.controller.signal;
+      },
       emit: (event) => {
         if (this.isLive(task)) this.host.emitFor(task.turn, event);
         else task.dropped++;
@@ -87,40 +105,44 @@ export class TaskSet {
     };
     // Never inside the transition that started it.
     queueMicrotask(() => {
-      let p: Promise<unknown>;
+      let result: unknown;
       try {
-        p = run(ctx);
+        result = run(ctx);
       } catch (err) {
-        p = Promise.reject(err);
+        return settle(false, err);
       }
-      p.then(
-        (v) => settle(true, v),
-        (e) => settle(false, e),
-      );
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+        (result as PromiseLike<unknown>).then(
+          (v) => settle(true, v),
+          (e: unknown) => settle(false, e),
+        );
+      } else settle(true, result);
     });
   }
 
   /** Fires the task's signal; its completion event still reaches the machine. */
-  abort(id: string, reason?: unknown): void {
-    this.tasks.get(id)?.controller.abort(reason);
+  abort(id: string, reason: () => unknown): void {
+    const task = this.tasks.get(id);
+    if (task) fire(task, reason);
   }
 
   /** Aborts the task and drops whatever it emits or returns from now on. */
-  fence(id: string, reason?: unknown): void {
+  fence(id: string, reason: () => unknown): void {
     const task = this.tasks.get(id);
     if (!task) return;
     task.fenced = true;
-    task.controller.abort(reason);
+    fire(task, reason);
   }
 
-  endTurn(turn: Envelope, reason: unknown): void {
+  endTurn(turn: Envelope, reason: () => unknown): void {
+    if (this.tasks.size === 0) return;
     for (const task of this.tasks.values()) if (task.turn === turn) this.fence(task.id, reason);
   }
 
-  stopAll(reason: unknown): void {
+  stopAll(reason: () => unknown): void {
     for (const task of this.tasks.values()) {
       task.fenced = true;
-      task.controller.abort(reason);
+      fire(task, reason);
     }
     this.tasks.clear();
   }
@@ -128,4 +150,12 @@ export class TaskSet {
   private isLive(task: Task): boolean {
     return !task.fenced && task.incarnation === this.host.incarnation && this.host.isRunning();
   }
+}
+
+/** Aborts once; the reason (an Error, costly to build) is only made when someone can see it. */
+function fire(task: Task, reason: () => unknown): void {
+  if (task.aborted) return;
+  task.aborted = true;
+  if (task.controller) task.controller.abort(reason());
+  else task.reason = reason();
 }

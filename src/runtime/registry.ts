@@ -9,7 +9,7 @@ export interface TurnHost {
   answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void;
   startTask(
     id: string | undefined,
-    run: (ctx: TaskContext) => Promise<unknown>,
+    run: (ctx: TaskContext) => unknown,
     done: (output: unknown) => EventObject,
     error: (err: unknown) => EventObject,
     forRequest?: { id: string | undefined },

@@ -81,7 +81,18 @@ export function runTask<TContext = any, TEvent extends EventObject = any, TOutpu
     const { context, event, self } = args;
     hostOf(self)?.startTask(
       events.id?.(args),
-      async (ctx) => run({ context, event, self, signal: ctx.signal, emit: ctx.emit, heartbeat: ctx.heartbeat }),
+      // `signal` stays a getter: the AbortController is only made if the work looks at it.
+      (ctx) =>
+        run({
+          context,
+          event,
+          self,
+          get signal() {
+            return ctx.signal;
+          },
+          emit: ctx.emit,
+          heartbeat: ctx.heartbeat,
+        }),
       events.done as (output: unknown) => EventObject,
       events.error,
       events.for ? { id: events.for(args) } : undefined,
