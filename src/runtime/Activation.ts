@@ -429,7 +429,18 @@ export class Activation implements TurnHost, TaskHost {
   ): void {
     // The delivery that started the task is recorded before the task is.
     if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
-    const turn = forRequest ? (forRequest.id === undefined ? undefined : this.openTurns?.get(forRequest.id)) : this.currentTurn;
+    // Default owner: the request being delivered (none for a tell), or, for work started by
+    // an internal event (a task's completion), the current turn.
+    const delivering = this.delivering;
+    const turn = forRequest
+      ? forRequest.id === undefined
+        ? undefined
+        : this.openTurns?.get(forRequest.id)
+      : delivering
+        ? delivering.reply
+          ? delivering
+          : undefined
+        : this.currentTurn;
     (this.tasks ??= new TaskSet(this)).start(id, turn, run, done, error);
   }
 

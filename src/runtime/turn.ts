@@ -73,7 +73,11 @@ export function runTask<TContext = any, TEvent extends EventObject = any, TOutpu
     error: (err: unknown) => EventObject;
     /** Names the task so the machine can abort or fence it. */
     id?: (args: TurnArgs<TContext, TEvent>) => string;
-    /** The request the task works for (its emits go to that request's stream); default: the current turn. */
+    /**
+     * The request the task works for (its emits go to its stream; its end fences the task).
+     * Default: the request being delivered — none when that is a tell — or, when started by
+     * an internal event, the current turn.
+     */
     for?: (args: TurnArgs<TContext, TEvent>) => string | undefined;
   },
 ) {
