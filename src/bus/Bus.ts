@@ -11,9 +11,20 @@ import type { BusRecord, ResumePoint } from './records.js';
 export class Bus {
   readonly all$ = new Subject<BusRecord>();
   private readonly byAddress = new Map<string, Subject<BusRecord>>();
-  private readonly sink = (record: BusRecord): void => {
-    if (this.all$.observed) this.all$.next(record);
-    if (this.byAddress.size > 0) this.byAddress.get(record.address)?.next(record);
+  private readonly sink = (record: BusRecord): boolean => {
+    let seen = false;
+    if (this.all$.observed) {
+      this.all$.next(record);
+      seen = true;
+    }
+    if (this.byAddress.size > 0) {
+      const subject = this.byAddress.get(record.address);
+      if (subject) {
+        subject.next(record);
+        seen = true;
+      }
+    }
+    return seen;
   };
 
   constructor(private readonly clock: Clock) {}

@@ -2,50 +2,57 @@ import type { BusRecord, RecordType } from './records.js';
 
 /**
  * The record stream of one activation: assigns gapless `seq` numbers and keeps the last
- * `capacity` records in a ring so a subscriber can resume. The ring grows on demand, so
- * an idle actor holds only the few records it produced.
+ * `capacity` records in a ring so a subscriber can resume.
+ *
+ * The ring starts with the first record someone receives (a subscriber to this address or
+ * to the whole bus): a resume point can only come from a record that was seen, so nothing
+ * before it is ever asked for. An actor nobody watches keeps no records at all, which is
+ * most of the memory of an idle actor. The ring then grows on demand up to `capacity`.
  */
 export class Channel {
   seq = 0;
-  private ring: BusRecord[] = [];
+  private ring: BusRecord[] | undefined;
   private oldest = 0;
 
   constructor(
     readonly address: string,
     readonly epoch: number,
     private readonly capacity: number,
-    private readonly sink: (record: BusRecord) => void,
+    /** Delivers a record; returns whether anyone received it. */
+    private readonly sink: (record: BusRecord) => boolean,
     private readonly now: () => number,
   ) {}
 
   publish(type: RecordType, data: unknown): BusRecord {
     const record: BusRecord = { address: this.address, epoch: this.epoch, seq: ++this.seq, ts: this.now(), type, data };
-    if (this.capacity > 0) {
-      if (this.ring.length < this.capacity) this.ring.push(record);
+    const seen = this.sink(record);
+    if (this.capacity > 0 && (this.ring !== undefined || seen)) {
+      const ring = (this.ring ??= []);
+      if (ring.length < this.capacity) ring.push(record);
       else {
-        this.ring[this.oldest] = record;
+        ring[this.oldest] = record;
         this.oldest = (this.oldest + 1) % this.capacity;
       }
     }
-    this.sink(record);
     return record;
   }
 
   /** Records with seq > `after`, oldest first; undefined when some of them were already overwritten. */
   since(after: number): BusRecord[] | undefined {
     if (after >= this.seq) return [];
-    const n = this.ring.length;
+    const ring = this.ring ?? [];
+    const n = ring.length;
     const first = this.seq - n + 1; // seq of the oldest buffered record
     if (after + 1 < first) return undefined;
     const out: BusRecord[] = [];
     for (let i = 0; i < n; i++) {
-      const r = this.ring[(this.oldest + i) % n]!;
+      const r = ring[(this.oldest + i) % n]!;
       if (r.seq > after) out.push(r);
     }
     return out;
   }
 
   get oldestSeq(): number {
-    return this.seq - this.ring.length + 1;
+    return this.seq - (this.ring?.length ?? 0) + 1;
   }
 }

@@ -1,4 +1,4 @@
-import { EnvelopeList, LANES, type Envelope } from './envelope.js';
+import { EnvelopeList, LANES, PRIORITY_LANE, type Envelope } from './envelope.js';
 
 /**
  * One actor's mailbox: four lanes (control, high, normal, low), FIFO within a lane, and
@@ -14,7 +14,9 @@ import { EnvelopeList, LANES, type Envelope } from './envelope.js';
  * immutable copies, and a queue kept there costs O(n) per enqueue.
  */
 export class Mailbox {
-  private readonly lanes: (EnvelopeList | undefined)[] = new Array(LANES);
+  /** Lists per lane, created on first use; most actors only ever use the normal lane. */
+  private normal: EnvelopeList | undefined;
+  private others: (EnvelopeList | undefined)[] | undefined;
   private postponedByType: Map<string, EnvelopeList> | undefined;
   private queuedCount = 0;
   private postponedCount = 0;
@@ -40,9 +42,7 @@ export class Mailbox {
 
   /** Adds to the tail of the envelope's lane. The caller checks {@link isFull} first. */
   enqueue(env: Envelope): void {
-    let lane = this.lanes[env.lane];
-    if (!lane) lane = this.lanes[env.lane] = new EnvelopeList();
-    lane.push(env);
+    this.lane(env.lane, true)!.push(env);
     env.state = 'queued';
     this.queuedCount++;
   }
@@ -51,7 +51,7 @@ export class Mailbox {
   dequeue(): Envelope | undefined {
     if (this.queuedCount === 0) return undefined;
     for (let i = 0; i < LANES; i++) {
-      const lane = this.lanes[i];
+      const lane = this.lane(i, false);
       if (lane && lane.size > 0) {
         this.queuedCount--;
         return lane.shift();
@@ -107,8 +107,14 @@ export class Mailbox {
       for (const list of this.postponedByType.values()) for (let e = list.head; e; e = e.next) out.push(e);
       out.sort((a, b) => a.seq - b.seq);
     }
-    for (const lane of this.lanes) for (let e = lane?.head; e; e = e.next) out.push(e);
+    for (let i = 0; i < LANES; i++) for (let e = this.lane(i, false)?.head; e; e = e.next) out.push(e);
     for (const e of out) this.remove(e);
     return out;
+  }
+
+  private lane(i: number, create: boolean): EnvelopeList | undefined {
+    if (i === PRIORITY_LANE.normal) return this.normal ?? (create ? (this.normal = new EnvelopeList()) : undefined);
+    const others = this.others ?? (create ? (this.others = new Array<EnvelopeList | undefined>(LANES)) : undefined);
+    return others?.[i] ?? (create ? (others![i] = new EnvelopeList()) : undefined);
   }
 }

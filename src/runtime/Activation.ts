@@ -9,6 +9,7 @@ import { LANE_CONTROL, PRIORITY_LANE, type Envelope, type Priority, type ReplyCh
 import { Mailbox } from '../mailbox/Mailbox.js';
 import { backoffDelay, RestartBudget } from '../supervisor/backoff.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
+import { scheduleDrain } from './drainQueue.js';
 import { registerHost, type TurnHost } from './registry.js';
 import { TaskSet, type TaskContext, type TaskHost } from './TaskSet.js';
 import { AddressCounters, type KindStats } from './stats.js';
@@ -60,12 +61,12 @@ export class Activation implements TurnHost, TaskHost {
   private draining = false;
   /** The state changed since postponed envelopes were last offered. */
   private dirty = false;
-  private readonly budget: RestartBudget;
+  /** Created at the first crash. */
+  private budget: RestartBudget | undefined;
   private restartTimer: unknown;
   private lastError: unknown;
   /** Only for kinds that passivate or declare stall deadlines. */
   private readonly watchdog: Watchdog | undefined;
-  private readonly drainTask = () => this.drain();
 
   constructor(
     private readonly rt: RuntimeContext,
@@ -77,7 +78,6 @@ export class Activation implements TurnHost, TaskHost {
   ) {
     this.mailbox = new Mailbox(kind.capacity);
     this.channel = rt.bus.channel(address, epoch, kind.replay);
-    this.budget = new RestartBudget(kind.maxRestarts, kind.windowMs);
     this.watchdog = kind.idleAfterMs !== undefined || kind.hasStallStates ? new Watchdog(this, rt.clock) : undefined;
   }
 
@@ -123,7 +123,7 @@ export class Activation implements TurnHost, TaskHost {
   /** Restarts a failed actor with a fresh budget. */
   revive(): boolean {
     if (this.status !== 'failed') return false;
-    this.budget.reset();
+    this.budget?.reset();
     this.publish('lifecycle.revived', {});
     this.startActor(undefined);
     return true;
@@ -225,10 +225,11 @@ export class Activation implements TurnHost, TaskHost {
   private scheduleDrain(): void {
     if (this.drainScheduled || this.status !== 'running') return;
     this.drainScheduled = true;
-    queueMicrotask(this.drainTask);
+    scheduleDrain(this);
   }
 
-  private drain(): void {
+  /** @internal called by the drain queue */
+  drain(): void {
     this.drainScheduled = false;
     if (this.status !== 'running' || this.draining) return;
     this.draining = true;
@@ -539,7 +540,7 @@ export class Activation implements TurnHost, TaskHost {
     this.teardown(err);
     this.publish(stall ? 'lifecycle.stalled' : 'lifecycle.crashed', { error: err.message, ...stall });
     if (stall) this.stats.stalls++;
-    const attempt = this.budget.admit(this.rt.clock.now());
+    const attempt = (this.budget ??= new RestartBudget(this.kind.maxRestarts, this.kind.windowMs)).admit(this.rt.clock.now());
     if (attempt < 0) return this.fail();
     this.status = 'restarting';
     const delayMs = backoffDelay(this.kind.backoff, attempt, this.rt.random);

@@ -19,14 +19,15 @@ export interface TurnHost {
   heartbeat(): void;
 }
 
-const hosts = new WeakMap<object, TurnHost>();
+/** A symbol-keyed slot on the XState actor: cheaper per actor than a WeakMap entry. */
+const HOST = Symbol('interlock.host');
 
 /** @internal */
 export function registerHost(actor: object, host: TurnHost): void {
-  hosts.set(actor, host);
+  (actor as { [HOST]?: TurnHost })[HOST] = host;
 }
 
 /** @internal */
 export function hostOf(self: unknown): TurnHost | undefined {
-  return typeof self === 'object' && self !== null ? hosts.get(self) : undefined;
+  return typeof self === 'object' && self !== null ? (self as { [HOST]?: TurnHost })[HOST] : undefined;
 }
