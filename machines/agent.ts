@@ -16,6 +16,7 @@
  */
 import { assign, emit, setup } from 'xstate';
 import { errors } from '../src/errors.js';
+import type { KindConfig } from '../src/kinds.js';
 import type { TaskContext } from '../src/runtime/TaskSet.js';
 import { abortTask, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
 
@@ -28,9 +29,9 @@ export interface AgentOptions<TInput = unknown, TOutput = unknown> {
   /** Ordered: the first viable one is used; a switch moves to the next one not on cooldown. */
   subscriptions: readonly Subscription[];
   /** The agent's work for one request, against the current subscription. */
-  handle(input: TInput, ctx: TaskContext & { subscription: Subscription }): Promise<TOutput>;
+  handle(input: TInput, ctx: TaskContext & { subscription: Subscription; address: string }): Promise<TOutput>;
   /** Restarts the backend this agent drives (a container, a process, a client). May fail or hang. */
-  restart(subscription: Subscription, ctx: { signal: AbortSignal }): Promise<void>;
+  restart(subscription: Subscription, ctx: { signal: AbortSignal; address: string }): Promise<void>;
   /** Whether an error from `handle` means the subscription failed (default: HTTP 401/402/403/429 in `details.status`). */
   isSubscriptionFailure?(error: unknown): boolean;
   /** How long a failed subscription is skipped. Default 2 h. */
@@ -115,7 +116,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
   const inflightTo = ({ context }: { context: AgentContext }) => context.inflight?.requestId;
 
   return setup({
-    types: {} as { context: AgentContext; events: AgentEvent; emitted: AgentEmitted },
+    types: {} as { context: AgentContext; events: AgentEvent; emitted: AgentEmitted; input: AgentCarry | undefined },
     guards: {
       currentEpoch: ({ context, event }) => event.type === 'subscription.failed' && event.epoch === context.epoch,
       subscriptionFailure: ({ event }) => event.type === 'work.error' && isSubscriptionFailure(event.error),
@@ -135,7 +136,14 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
         inflight: { requestId: requestId({ self }), input: (event as { input: unknown }).input, retried: false },
       })),
       runWork: runTask<AgentContext, AgentEvent, TOutput>(
-        (args) => options.handle(args.context.inflight!.input as TInput, { ...args, subscription: sub(args.context) }),
+        (args) =>
+          options.handle(args.context.inflight!.input as TInput, {
+            signal: args.signal,
+            emit: args.emit,
+            heartbeat: args.heartbeat,
+            subscription: sub(args.context),
+            address: args.self.id,
+          }),
         {
           id: () => 'work',
           for: inflightTo,
@@ -175,7 +183,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
         reason: event.type === 'subscription.failed' ? (event.reason ?? 'subscription failed') : 'request failed on subscription',
       })),
       staleFailure: emit(({ context, event }) => ({ type: 'failure.stale' as const, epoch: (event as { epoch: number }).epoch, current: context.epoch })),
-      runRestart: runTask<AgentContext, AgentEvent>(({ context, signal }) => options.restart(sub(context), { signal }), {
+      runRestart: runTask<AgentContext, AgentEvent>(({ context, signal, self }) => options.restart(sub(context), { signal, address: self.id }), {
         id: ({ context }) => `restart-${context.epoch}-${context.attempt}`,
         for: () => undefined,
         done: (): AgentEvent => ({ type: 'restart.done' }),
@@ -197,16 +205,17 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
     },
   }).createMachine({
     id: 'agent',
-    context: {
+    // A supervisor restart passes what must survive it (see agentRestartInput).
+    context: ({ input }: { input: AgentCarry | undefined }) => ({
       subscriptions: options.subscriptions,
-      current: 0,
-      epoch: 0,
-      cooldowns: {},
+      current: input?.current ?? 0,
+      epoch: input?.epoch ?? 0,
+      cooldowns: input?.cooldowns ?? {},
       inflight: undefined,
       attempt: 0,
       failure: undefined,
       previous: undefined,
-    },
+    }),
     initial: 'idle',
     states: {
       idle: {
@@ -293,3 +302,36 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
 }
 
 export type AgentMachine = ReturnType<typeof agentMachine>;
+
+/** What an agent keeps across a supervisor restart: its subscription, epoch and cooldowns. */
+export interface AgentCarry {
+  current: number;
+  epoch: number;
+  cooldowns: Record<string, number>;
+}
+
+/**
+ * `supervision.restartInput` for agent kinds. Without it a crash (a throwing classifier,
+ * say) would restart the agent at epoch 0 on its first subscription, and a late report
+ * about that subscription would switch and restart it a second time (seed 004).
+ */
+export function agentRestartInput(last: { context: AgentContext }): AgentCarry {
+  return { current: last.context.current, epoch: last.context.epoch, cooldowns: last.context.cooldowns };
+}
+
+/**
+ * The recommended kind for an agent: failure reports in the control lane, `cancel` as the
+ * cancel event, and restarts that keep the subscription state.
+ */
+export function agentKind<TInput = unknown, TOutput = unknown>(
+  options: AgentOptions<TInput, TOutput>,
+  policies: Omit<KindConfig<AgentMachine>, 'machine'> = {},
+): KindConfig<ReturnType<typeof agentMachine<TInput, TOutput>>> {
+  return {
+    cancelEvent: 'cancel',
+    ...policies,
+    machine: agentMachine(options),
+    mailbox: { control: ['subscription.failed'], ...policies.mailbox },
+    supervision: { restartInput: agentRestartInput, ...policies.supervision },
+  };
+}

@@ -105,8 +105,12 @@ export function sessionMachine(options: SessionOptions) {
       hasPending: ({ context }) => context.pending !== undefined,
       closeAfter: ({ context }) => context.closeAfter,
       detach: ({ context }) => context.onDisconnect === 'detach',
+      /** A cancel naming the waiting prompt, or naming nobody (stop everything), drops it. */
       cancelsPending: ({ context, event }) =>
-        event.type === 'cancel' && event.requestId !== undefined && event.requestId === context.pending?.requestId,
+        event.type === 'cancel' && context.pending !== undefined && (event.requestId === undefined || event.requestId === context.pending.requestId),
+      /** Prompts wait (postponed) behind a pending close; they reach the fresh session after it. */
+      interruptOpen: ({ context }) => context.onBusy === 'interrupt' && !context.closeAfter,
+      rejectOpen: ({ context }) => context.onBusy === 'reject' && !context.closeAfter,
       cancelsActive: ({ context, event }) =>
         event.type === 'cancel' && (event.requestId === undefined || event.requestId === context.active?.requestId),
     },
@@ -181,7 +185,7 @@ export function sessionMachine(options: SessionOptions) {
         to: ({ context }: { context: SessionContext }) => context.pending?.requestId,
       }),
       clearPending: assign({ pending: undefined }),
-      rejectBusy: fail(({ self, context }: { self: { id: string }; context: SessionContext }) => errors.busy(self.id, context.active ? 'streaming' : 'cancelling'), {
+      rejectBusy: fail(({ self }: { self: { id: string } }, params: { state: string }) => errors.busy(self.id, params.state), {
         to: ({ self }) => requestId({ self }),
       }),
       reason: assign((_, params: { reason: EndReason }) => ({ endReason: params.reason })),
@@ -219,7 +223,7 @@ export function sessionMachine(options: SessionOptions) {
         on: {
           prompt: [
             { guard: 'interrupt', target: 'cancelling', actions: ['queuePrompt', { type: 'reason', params: { reason: 'interrupted' } }, 'abortActive'] },
-            { guard: 'reject', actions: 'rejectBusy' },
+            { guard: 'reject', actions: { type: 'rejectBusy', params: { state: 'streaming' } } },
             // 'enqueue': no transition is enabled, so the runtime postpones the prompt until idle.
           ],
           cancel: [
@@ -239,12 +243,11 @@ export function sessionMachine(options: SessionOptions) {
         after: { cleanup: { target: 'settled', actions: ['fenceActive', 'announceFence', { type: 'reason', params: { reason: 'fenced' } }] } },
         on: {
           prompt: [
-            { guard: 'interrupt', actions: [{ type: 'dropPending', params: { reason: 'superseded' } }, 'supersedePending', 'queuePrompt'] },
-            { guard: 'reject', actions: 'rejectBusy' },
+            { guard: 'interruptOpen', actions: [{ type: 'dropPending', params: { reason: 'superseded' } }, 'supersedePending', 'queuePrompt'] },
+            { guard: 'rejectOpen', actions: { type: 'rejectBusy', params: { state: 'cancelling' } } },
           ],
           cancel: [
             { guard: 'cancelsPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
-            { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
             { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
           ],
           disconnect: [

@@ -1,4 +1,4 @@
-import type { AnyStateMachine, InputFrom } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, InputFrom } from 'xstate';
 import { errors } from './errors.js';
 
 export interface BackoffPolicy {
@@ -13,6 +13,12 @@ export interface BackoffPolicy {
 }
 
 export interface SupervisionPolicy {
+  /**
+   * Input for the machine when the supervisor restarts it, from the last committed
+   * snapshot before the crash: what must survive a restart (OTP's init args). Default:
+   * the kind's `input`, i.e. a fresh start.
+   */
+  restartInput?: (last: AnyMachineSnapshot, key: string) => unknown;
   /** Restarts allowed within `windowMs` before the actor is failed. Default 5. */
   maxRestarts?: number;
   /** Default 60,000 ms. */
@@ -57,6 +63,7 @@ export interface Kind {
   readonly cancelEvent: string | undefined;
   readonly terminal: ReadonlySet<string>;
   readonly maxRestarts: number;
+  readonly restartInput: ((last: AnyMachineSnapshot, key: string) => unknown) | undefined;
   readonly windowMs: number;
   readonly backoff: Required<BackoffPolicy>;
   readonly idleAfterMs: number | undefined;
@@ -68,7 +75,7 @@ export interface Kind {
 const KIND_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 const KIND_KEYS = new Set(['machine', 'input', 'mailbox', 'cancelEvent', 'terminal', 'supervision', 'idleAfterMs', 'replay']);
 const MAILBOX_KEYS = new Set(['capacity', 'defaultTimeoutMs', 'control']);
-const SUPERVISION_KEYS = new Set(['maxRestarts', 'windowMs', 'backoff']);
+const SUPERVISION_KEYS = new Set(['maxRestarts', 'windowMs', 'backoff', 'restartInput']);
 const BACKOFF_KEYS = new Set(['initialMs', 'maxMs', 'factor', 'jitter']);
 
 /** Validates a kind; throws INTERLOCK_INVALID_KIND naming the first problem. Nothing falls back silently. */
@@ -108,6 +115,7 @@ export function compileKind(name: string, config: unknown): Kind {
     cancelEvent: cancelEvent as string | undefined,
     terminal: new Set(stringList(c.terminal, 'terminal', fail)),
     maxRestarts: int(supervision.maxRestarts, 'supervision.maxRestarts', 0, 5, fail),
+    restartInput: optionalFunction(supervision.restartInput, 'supervision.restartInput', fail) as Kind['restartInput'],
     windowMs: positive(supervision.windowMs, 'supervision.windowMs', 60_000, fail),
     backoff: {
       initialMs: nonNegative(backoff.initialMs, 'supervision.backoff.initialMs', 100, fail),
@@ -180,6 +188,11 @@ function stringList(v: unknown, name: string, fail: Fail): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.some((t) => typeof t !== 'string' || t === '')) throw fail(`\`${name}\` must be an array of event types`);
   return v as string[];
+}
+
+function optionalFunction(v: unknown, name: string, fail: Fail): unknown {
+  if (v !== undefined && typeof v !== 'function') throw fail(`\`${name}\` must be a function`);
+  return v;
 }
 
 function int(v: unknown, name: string, min: number, dflt: number, fail: Fail): number {

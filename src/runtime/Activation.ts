@@ -91,13 +91,13 @@ export class Activation implements TurnHost, TaskHost {
     this.startActor(persisted);
   }
 
-  private startActor(persisted: unknown): void {
+  private startActor(persisted: unknown, input?: { value: unknown }): void {
     this.incarnation++;
     this.snapshot = undefined;
     this.dirty = true;
     const actor = createActor(this.kind.machine, {
       snapshot: persisted as AnyMachineSnapshot | undefined,
-      input: this.kind.input?.(this.key),
+      input: input ? input.value : this.kind.input?.(this.key),
       clock: this.rt.clock,
       id: this.address,
     });
@@ -179,8 +179,8 @@ export class Activation implements TurnHost, TaskHost {
     if (this.status === 'stopped') throw errors.stopped(this.address, 'stopped');
     // A runtime-generated cancel must reach a running turn even when the mailbox is full.
     if (!cancels && this.mailbox.isFull) {
-      this.counters.rejected++;
-      this.stats.rejected++;
+      this.counters.refused++;
+      this.stats.refused++;
       this.publish('mailbox.rejected', { type: event.type, code: 'INTERLOCK_MAILBOX_FULL' });
       throw errors.mailboxFull(this.address, this.kind.capacity);
     }
@@ -257,6 +257,7 @@ export class Activation implements TurnHost, TaskHost {
       for (const head of this.mailbox.postponedHeads()) {
         if (this.snapshot.can(head.event)) {
           this.mailbox.remove(head);
+          this.dirty = true;
           return head;
         }
       }
@@ -543,13 +544,14 @@ export class Activation implements TurnHost, TaskHost {
     const attempt = (this.budget ??= new RestartBudget(this.kind.maxRestarts, this.kind.windowMs)).admit(this.rt.clock.now());
     if (attempt < 0) return this.fail();
     this.status = 'restarting';
+    const last = this.snapshot;
     const delayMs = backoffDelay(this.kind.backoff, attempt, this.rt.random);
     this.restartTimer = this.rt.clock.setTimeout(() => {
       this.restartTimer = undefined;
       if (this.status !== 'restarting') return;
       this.stats.restarts++;
       this.publish('lifecycle.restarted', { attempt: attempt + 1, delayMs });
-      this.startActor(undefined);
+      this.startActor(undefined, this.kind.restartInput && last ? { value: this.kind.restartInput(last, this.key) } : undefined);
     }, delayMs);
   }
 

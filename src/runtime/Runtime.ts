@@ -199,6 +199,7 @@ export class Runtime<K extends Kinds = Kinds> {
         return {
           kind,
           ...live,
+          refused: s.refused,
           enqueued: s.enqueued,
           delivered: s.delivered,
           rejected: s.rejected,
@@ -336,6 +337,7 @@ function addressStats(a: Activation): AddressStats {
     queued: a.mailbox.queued,
     postponed: a.mailbox.postponed,
     inFlight: a.inFlight,
+    refused: c.refused,
     enqueued: c.enqueued,
     delivered: c.delivered,
     rejected: c.rejected,

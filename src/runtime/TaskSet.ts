@@ -105,6 +105,7 @@ export class TaskSet {
     };
     // Never inside the transition that started it.
     queueMicrotask(() => {
+      if (!this.isLive(task)) return settle(false, task.reason);
       let result: unknown;
       try {
         result = run(ctx);
@@ -131,6 +132,7 @@ export class TaskSet {
     const task = this.tasks.get(id);
     if (!task) return;
     task.fenced = true;
+    this.tasks.delete(id);
     fire(task, reason);
   }
 

@@ -33,6 +33,8 @@ export interface HistogramSnapshot {
 
 /** Counters of one address. Cheap enough to keep per actor: plain numbers. */
 export class AddressCounters {
+  /** Sends refused at the door (mailbox full): never enqueued, so not in `rejected`. */
+  refused = 0;
   enqueued = 0;
   delivered = 0;
   rejected = 0;
@@ -45,6 +47,7 @@ export class AddressCounters {
 
 /** Per kind: counters summed over its addresses plus wait and processing histograms. */
 export class KindStats {
+  refused = 0;
   enqueued = 0;
   delivered = 0;
   rejected = 0;
@@ -68,6 +71,7 @@ export interface AddressStats {
   queued: number;
   postponed: number;
   inFlight: number;
+  refused: number;
   enqueued: number;
   delivered: number;
   rejected: number;
@@ -82,6 +86,7 @@ export interface KindStatsSnapshot {
   depth: number;
   postponed: number;
   inFlight: number;
+  refused: number;
   enqueued: number;
   delivered: number;
   rejected: number;

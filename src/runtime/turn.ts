@@ -20,7 +20,7 @@ export interface TurnArgs<TContext = any, TEvent extends EventObject = any> {
 }
 
 /** A value, or a function of the action's args. (`{}` rather than `unknown` keeps the function contextually typed.) */
-type Value<TArgs> = ((args: TArgs) => unknown) | {} | null | undefined;
+type Value<TArgs> = ((args: TArgs, params: any) => unknown) | {} | null | undefined;
 
 export interface AnswerOptions<TArgs> {
   /** The request to answer; default: the current turn. Returning undefined answers nobody. */
@@ -37,8 +37,8 @@ export function reply<TContext = any, TEvent extends EventObject = any>(
   output?: Value<TurnArgs<TContext, TEvent>>,
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
-  return function interlockReply(args: TurnArgs<TContext, TEvent>): void {
-    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, true, resolve(output, args));
+  return function interlockReply(args: TurnArgs<TContext, TEvent>, params?: unknown): void {
+    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, true, resolve(output, args, params));
   };
 }
 
@@ -51,8 +51,8 @@ export function fail<TContext = any, TEvent extends EventObject = any>(
   error: Value<TurnArgs<TContext, TEvent>>,
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
-  return function interlockFail(args: TurnArgs<TContext, TEvent>): void {
-    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, false, resolve(error, args));
+  return function interlockFail(args: TurnArgs<TContext, TEvent>, params?: unknown): void {
+    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, false, resolve(error, args, params));
   };
 }
 
@@ -127,6 +127,7 @@ export function heartbeat() {
   };
 }
 
-function resolve<TArgs>(v: Value<TArgs>, args: TArgs): unknown {
-  return typeof v === 'function' ? (v as (a: TArgs) => unknown)(args) : v;
+/** A value, or the function's result for the action's args and (XState) params. */
+function resolve<TArgs>(v: Value<TArgs>, args: TArgs, params: unknown): unknown {
+  return typeof v === 'function' ? (v as (a: TArgs, p: unknown) => unknown)(args, params) : v;
 }
