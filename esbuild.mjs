@@ -11,6 +11,8 @@ await build({
   outdir: 'dist',
   outbase: '.',
   bundle: true,
+  // Shared modules become chunks, so 'interlock' and 'interlock/machines' share one runtime.
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',

@@ -20,3 +20,6 @@ export { InterlockError, isInterlockError, ErrorCodes, type ErrorCode } from './
 export { parseAddress, formatAddress } from './address.js';
 export type { RuntimeStats, AddressStats, KindStatsSnapshot, HistogramSnapshot } from './runtime/stats.js';
 export { LATENCY_BUCKETS_MS } from './runtime/stats.js';
+export { openAICompatible, simulated, type OpenAICompatibleOptions, type SimulatedOptions } from './providers/index.js';
+export type { Provider, ProviderChunk, ChatMessage, ChatRequest } from './providers/index.js';
+export * from './sources/index.js';

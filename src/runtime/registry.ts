@@ -19,8 +19,8 @@ export interface TurnHost {
   heartbeat(): void;
 }
 
-/** A symbol-keyed slot on the XState actor: cheaper per actor than a WeakMap entry. */
-const HOST = Symbol('interlock.host');
+/** A symbol-keyed slot on the XState actor: cheaper per actor than a WeakMap entry. Symbol.for, so that two copies of this module (two bundles) still agree. */
+const HOST = Symbol.for('interlock.host');
 
 /** @internal */
 export function registerHost(actor: object, host: TurnHost): void {
