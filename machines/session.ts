@@ -11,7 +11,7 @@
  * the request's subscribers and the bus, stamped with the stream's generation; once a
  * generation is fenced, whatever it still produces is dropped by the runtime.
  */
-import { assign, emit, setup } from 'xstate';
+import { and, assign, emit, setup } from 'xstate';
 import { errors } from '../src/errors.js';
 import type { ChatMessage, Provider } from '../src/providers/types.js';
 import { abortTask, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
@@ -243,7 +243,11 @@ export function sessionMachine(options: SessionOptions) {
         after: { cleanup: { target: 'settled', actions: ['fenceActive', 'announceFence', { type: 'reason', params: { reason: 'fenced' } }] } },
         on: {
           prompt: [
-            { guard: 'interruptOpen', actions: [{ type: 'dropPending', params: { reason: 'superseded' } }, 'supersedePending', 'queuePrompt'] },
+            {
+              guard: and(['interruptOpen', 'hasPending']),
+              actions: [{ type: 'dropPending', params: { reason: 'superseded' } }, 'supersedePending', 'queuePrompt'],
+            },
+            { guard: 'interruptOpen', actions: 'queuePrompt' },
             { guard: 'rejectOpen', actions: { type: 'rejectBusy', params: { state: 'cancelling' } } },
           ],
           cancel: [
