@@ -30,7 +30,7 @@ export class Bus {
   constructor(private readonly clock: Clock) {}
 
   channel(address: string, epoch: number, capacity: number): Channel {
-    return new Channel(address, epoch, capacity, this.sink, () => this.clock.now());
+    return new Channel(address, epoch, capacity, this.sink, this.clock);
   }
 
   /**

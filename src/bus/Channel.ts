@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import type { BusRecord, RecordType } from './records.js';
 
 /**
@@ -20,11 +21,11 @@ export class Channel {
     private readonly capacity: number,
     /** Delivers a record; returns whether anyone received it. */
     private readonly sink: (record: BusRecord) => boolean,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {}
 
   publish(type: RecordType, data: unknown): BusRecord {
-    const record: BusRecord = { address: this.address, epoch: this.epoch, seq: ++this.seq, ts: this.now(), type, data };
+    const record: BusRecord = { address: this.address, epoch: this.epoch, seq: ++this.seq, ts: this.clock.now(), type, data };
     const seen = this.sink(record);
     if (this.capacity > 0 && (this.ring !== undefined || seen)) {
       const ring = (this.ring ??= []);

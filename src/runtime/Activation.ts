@@ -71,7 +71,6 @@ export class Activation implements TurnHost, TaskHost {
   constructor(
     private readonly rt: RuntimeContext,
     readonly kind: Kind,
-    readonly key: string,
     readonly address: string,
     readonly epoch: number,
     private readonly stats: KindStats,
@@ -79,6 +78,11 @@ export class Activation implements TurnHost, TaskHost {
     this.mailbox = new Mailbox(kind.capacity);
     this.channel = rt.bus.channel(address, epoch, kind.replay);
     this.watchdog = kind.idleAfterMs !== undefined || kind.hasStallStates ? new Watchdog(this, rt.clock) : undefined;
+  }
+
+  /** The key part of the address (not stored: one string less per actor). */
+  get key(): string {
+    return this.address.slice(this.kind.name.length + 1);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------

@@ -244,10 +244,10 @@ export class Runtime<K extends Kinds = Kinds> {
     if (this.closing) throw errors.shuttingDown(address);
     const live = this.activations.get(address);
     if (live) return live;
-    const { kind: kindName, key } = parseAddress(address);
+    const { kind: kindName } = parseAddress(address);
     const kind = this.deps.kinds.get(kindName);
     if (!kind) throw errors.unknownKind(address, kindName, [...this.deps.kinds.keys()]);
-    const a = new Activation(this.ctx, kind, key, address, ++this.epochs, this.kindStats.get(kindName)!);
+    const a = new Activation(this.ctx, kind, address, ++this.epochs, this.kindStats.get(kindName)!);
     this.activations.set(address, a);
     const pending = this.pendingSaves.get(address);
     if (pending) pending.then(() => this.load(a));
