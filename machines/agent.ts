@@ -18,7 +18,7 @@ import { assign, emit, setup } from 'xstate';
 import { errors } from '../src/errors.js';
 import type { KindConfig } from '../src/kinds.js';
 import type { TaskContext } from '../src/runtime/TaskSet.js';
-import { abortTask, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
+import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
 
 export interface Subscription {
   id: string;
@@ -142,7 +142,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
             emit: args.emit,
             heartbeat: args.heartbeat,
             subscription: sub(args.context),
-            address: args.self.id,
+            address: addressOf(args.self),
           }),
         {
           id: () => 'work',
@@ -155,11 +155,11 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       fenceWork: fenceTask(() => 'work'),
       answer: reply(({ event }: { event: AgentEvent }) => (event as { output: unknown }).output, { to: inflightTo }),
       failWork: fail(({ event }: { event: AgentEvent }) => (event as { error: unknown }).error, { to: inflightTo }),
-      failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(self.id, 'running'), { to: inflightTo }),
-      failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(self.id, context.failure ?? 'failed'), {
+      failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running'), { to: inflightTo }),
+      failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure ?? 'failed'), {
         to: inflightTo,
       }),
-      rejectRequest: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(self.id, context.failure ?? 'failed'), {
+      rejectRequest: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure ?? 'failed'), {
         to: ({ self }) => requestId({ self }),
       }),
       clearInflight: assign({ inflight: undefined }),
@@ -183,7 +183,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
         reason: event.type === 'subscription.failed' ? (event.reason ?? 'subscription failed') : 'request failed on subscription',
       })),
       staleFailure: emit(({ context, event }) => ({ type: 'failure.stale' as const, epoch: (event as { epoch: number }).epoch, current: context.epoch })),
-      runRestart: runTask<AgentContext, AgentEvent>(({ context, signal, self }) => options.restart(sub(context), { signal, address: self.id }), {
+      runRestart: runTask<AgentContext, AgentEvent>(({ context, signal, self }) => options.restart(sub(context), { signal, address: addressOf(self) }), {
         id: ({ context }) => `restart-${context.epoch}-${context.attempt}`,
         for: () => undefined,
         done: (): AgentEvent => ({ type: 'restart.done' }),

@@ -14,7 +14,7 @@
 import { and, assign, emit, setup } from 'xstate';
 import { errors } from '../src/errors.js';
 import type { ChatMessage, Provider } from '../src/providers/types.js';
-import { abortTask, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
+import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
 
 export type BusyPolicy = 'interrupt' | 'enqueue' | 'reject';
 export type DisconnectPolicy = 'cancel' | 'detach';
@@ -178,14 +178,14 @@ export function sessionMachine(options: SessionOptions) {
         requestId: context.pending?.requestId,
         reason: params.reason,
       })),
-      supersedePending: fail(({ self }: { self: { id: string } }) => errors.superseded(self.id), {
+      supersedePending: fail(({ self }: { self: { id: string } }) => errors.superseded(addressOf(self)), {
         to: ({ context }: { context: SessionContext }) => context.pending?.requestId,
       }),
-      cancelPendingCaller: fail(({ self }: { self: { id: string } }) => errors.cancelled(self.id, 'queued'), {
+      cancelPendingCaller: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'queued'), {
         to: ({ context }: { context: SessionContext }) => context.pending?.requestId,
       }),
       clearPending: assign({ pending: undefined }),
-      rejectBusy: fail(({ self }: { self: { id: string } }, params: { state: string }) => errors.busy(self.id, params.state), {
+      rejectBusy: fail(({ self }: { self: { id: string } }, params: { state: string }) => errors.busy(addressOf(self), params.state), {
         to: ({ self }) => requestId({ self }),
       }),
       reason: assign((_, params: { reason: EndReason }) => ({ endReason: params.reason })),

@@ -9,7 +9,7 @@ export {
   type EventForAddress,
 } from './runtime/Runtime.js';
 export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy } from './kinds.js';
-export { reply, fail, runTask, abortTask, fenceTask, heartbeat, requestId, type TurnArgs } from './runtime/turn.js';
+export { reply, fail, runTask, abortTask, fenceTask, heartbeat, requestId, addressOf, type TurnArgs } from './runtime/turn.js';
 export type { TaskContext } from './runtime/TaskSet.js';
 export { errors } from './errors.js';
 export type { BusRecord, RecordType, ResumePoint } from './bus/records.js';

@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { AnyMachineSnapshot, EventFromLogic, EventObject } from 'xstate';
+import type { AnyEventObject, AnyMachineSnapshot, EventFromLogic, EventObject } from 'xstate';
 import { parseAddress } from '../address.js';
 import { Bus } from '../bus/Bus.js';
 import type { BusRecord, ResumePoint } from '../bus/records.js';
@@ -27,10 +27,10 @@ export interface AskOptions extends TellOptions {
 
 type KindOfAddress<A> = A extends `${infer N}/${string}` ? N : never;
 export type EventForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [never]
-  ? EventObject
+  ? AnyEventObject
   : KindOfAddress<A> extends keyof K
     ? EventFromLogic<K[KindOfAddress<A>]['machine']>
-    : EventObject;
+    : AnyEventObject;
 
 /** A virtual reference: nothing is activated until the first message. */
 export interface ActorHandle<TEvent extends EventObject = EventObject> {

@@ -3,6 +3,8 @@ import type { TaskContext } from './TaskSet.js';
 
 /** What a machine's turn helpers reach through `self`. Implemented by the activation. @internal */
 export interface TurnHost {
+  /** The actor's address (`kind/key`). */
+  readonly address: string;
   /** The id of the envelope being delivered right now, if any. */
   deliveringId(): string | undefined;
   /** Queues an answer; it reaches the caller after the current transition commits. `to` absent: the current turn. */

@@ -27,6 +27,11 @@ export interface AnswerOptions<TArgs> {
   to?: (args: TArgs) => string | undefined;
 }
 
+/** The address (`kind/key`) of the actor running the machine; outside a runtime, `self.id`. */
+export function addressOf(self: AnyActorRef | { id: string }): string {
+  return hostOf(self)?.address ?? self.id;
+}
+
 /** The id of the request being delivered, for `assign`: `assign({ req: requestId })`. */
 export function requestId(args: { self: AnyActorRef }): string | undefined {
   return hostOf(args.self)?.deliveringId();
@@ -85,18 +90,7 @@ export function runTask<TContext = any, TEvent extends EventObject = any, TOutpu
     const { context, event, self } = args;
     hostOf(self)?.startTask(
       events.id?.(args),
-      // `signal` stays a getter: the AbortController is only made if the work looks at it.
-      (ctx) =>
-        run({
-          context,
-          event,
-          self,
-          get signal() {
-            return ctx.signal;
-          },
-          emit: ctx.emit,
-          heartbeat: ctx.heartbeat,
-        }),
+      (ctx) => run(new RunArgs(context, event, self, ctx)),
       events.done as (output: unknown) => EventObject,
       events.error,
       events.for ? { id: events.for(args) } : undefined,
@@ -130,4 +124,24 @@ export function heartbeat() {
 /** A value, or the function's result for the action's args and (XState) params. */
 function resolve<TArgs>(v: Value<TArgs>, args: TArgs, params: unknown): unknown {
   return typeof v === 'function' ? (v as (a: TArgs, p: unknown) => unknown)(args, params) : v;
+}
+
+/** What a task's work gets: the action's args and its task context (`signal` stays lazy). */
+class RunArgs<TContext, TEvent extends EventObject> implements TurnArgs<TContext, TEvent>, TaskContext {
+  readonly emit: TaskContext['emit'];
+  readonly heartbeat: TaskContext['heartbeat'];
+
+  constructor(
+    readonly context: TContext,
+    readonly event: TEvent,
+    readonly self: AnyActorRef,
+    private readonly ctx: TaskContext,
+  ) {
+    this.emit = ctx.emit;
+    this.heartbeat = ctx.heartbeat;
+  }
+
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
 }

@@ -149,6 +149,7 @@ export function modelLogic(machine: AnyStateMachine, spec: ModelSpec) {
   let work: Work | undefined;
   const self: { id: string } = { id: 'model' };
   const host: TurnHost = {
+    address: self.id,
     deliveringId: () => work?.delivering,
     answer: (to, ok, value) => work!.pendingAnswers.push({ to: to ? to.id : work!.currentTurn, ok, value }),
     startTask: (id, _run: (ctx: TaskContext) => Promise<unknown>, done, error, forRequest) => {
