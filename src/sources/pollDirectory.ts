@@ -1,20 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
-import {
-  assertInterval,
-  invalidJsonError,
-  noteInvalid,
-  readFailed,
-  readJsonVersion,
-  reportSourceError,
-  startPollLoop,
-  statVersion,
-  type InvalidVersions,
-  type PollLoopStats,
-  type SourceErrorInfo,
-  type SourceErrorPhase,
-} from './pollFile.js';
+import { assertInterval, reportSourceError, startPollLoop, type PollLoopStats, type SourceErrorInfo, type SourceErrorPhase } from './pollLoop.js';
+import { invalidJsonError, noteInvalid, readFailed, readJsonVersion, statVersion, type InvalidVersions } from './readJsonVersion.js';
 import { isTempFileName } from './writeJsonAtomic.js';
 
 /** One version of one file, offered to `onItem`. */
