@@ -7,11 +7,12 @@ import { errors, isInterlockError, type InterlockError } from '../errors.js';
 import type { Kind } from '../kinds.js';
 import { LANE_CONTROL, PRIORITY_LANE, type Envelope, type Priority, type ReplyChannel } from '../mailbox/envelope.js';
 import { Mailbox } from '../mailbox/Mailbox.js';
-import { backoffDelay, RestartBudget } from '../supervisor/backoff.js';
+import { Supervisor, type SupervisedHost } from '../supervisor/Supervisor.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
 import { scheduleDrain } from './drainQueue.js';
 import { registerHost, type TurnHost } from './registry.js';
 import { TaskSet, type TaskContext, type TaskHost } from './TaskSet.js';
+import { Turns } from './Turns.js';
 import { AddressCounters, type KindStats } from './stats.js';
 
 /** What an activation needs from its runtime. @internal */
@@ -41,7 +42,7 @@ const DRAIN_BUDGET = 4096;
  * choke point that also feeds the bus.
  * @internal
  */
-export class Activation implements TurnHost, TaskHost {
+export class Activation implements TurnHost, TaskHost, SupervisedHost {
   status: ActivationStatus = 'loading';
   readonly mailbox: Mailbox;
   readonly channel: Channel;
@@ -50,9 +51,7 @@ export class Activation implements TurnHost, TaskHost {
   snapshot: AnyMachineSnapshot | undefined;
   /** Bumped on every (re)start; task results from an older incarnation are dropped. */
   incarnation = 0;
-  private currentTurn: Envelope | undefined;
-  private openTurns: Map<string, Envelope> | undefined;
-  private answers: { to: string | undefined; ok: boolean; value: unknown }[] | undefined;
+  private readonly turns = new Turns();
   /** Async work started by turns; created on first use. */
   private tasks: TaskSet | undefined;
   private delivering: Envelope | undefined;
@@ -62,9 +61,7 @@ export class Activation implements TurnHost, TaskHost {
   /** The state changed since postponed envelopes were last offered. */
   private dirty = false;
   /** Created at the first crash. */
-  private budget: RestartBudget | undefined;
-  private restartTimer: unknown;
-  private lastError: unknown;
+  private supervisor: Supervisor | undefined;
   /** Only for kinds that passivate or declare stall deadlines. */
   private readonly watchdog: Watchdog | undefined;
 
@@ -95,7 +92,7 @@ export class Activation implements TurnHost, TaskHost {
     this.startActor(persisted);
   }
 
-  private startActor(persisted: unknown, input?: { value: unknown }): void {
+  startActor(persisted: unknown, input?: { value: unknown }): void {
     this.incarnation++;
     this.snapshot = undefined;
     this.dirty = true;
@@ -128,7 +125,7 @@ export class Activation implements TurnHost, TaskHost {
   /** Restarts a failed actor with a fresh budget. */
   revive(): boolean {
     if (this.status !== 'failed') return false;
-    this.budget?.reset();
+    this.supervisor?.reset();
     this.publish('lifecycle.revived', {});
     this.startActor(undefined);
     return true;
@@ -159,7 +156,7 @@ export class Activation implements TurnHost, TaskHost {
 
   /** Nothing queued, postponed, running, scheduled or spawned. */
   isQuiet(): boolean {
-    if (this.mailbox.depth > 0 || (this.openTurns?.size ?? 0) > 0 || (this.tasks?.size ?? 0) > 0) return false;
+    if (this.mailbox.depth > 0 || this.turns.size > 0 || (this.tasks?.size ?? 0) > 0) return false;
     const snap = this.snapshot;
     if (snap && Object.keys(snap.children).length > 0) return false;
     const scheduled = (this.actor?.system as { getSnapshot?: () => { _scheduledEvents?: object } } | undefined)?.getSnapshot?.()
@@ -169,18 +166,18 @@ export class Activation implements TurnHost, TaskHost {
 
   /** Mailbox empty and no turn open: what shutdown({ drain }) waits for. */
   isDrained(): boolean {
-    return this.mailbox.depth === 0 && (this.openTurns?.size ?? 0) === 0;
+    return this.mailbox.depth === 0 && this.turns.size === 0;
   }
 
   get inFlight(): number {
-    return this.openTurns?.size ?? 0;
+    return this.turns.size;
   }
 
   // ---- enqueue -----------------------------------------------------------------------
 
   /** Accepts an envelope or throws a coded error. Never blocks, never drops silently. */
   enqueue(event: EventObject, options: EnqueueOptions | undefined, reply: ReplyChannel | undefined, cancels?: Envelope): Envelope {
-    if (this.status === 'failed') throw errors.failed(this.address, this.lastError);
+    if (this.status === 'failed') throw errors.failed(this.address, this.supervisor?.lastError);
     if (this.status === 'stopped') throw errors.stopped(this.address, 'stopped');
     // A runtime-generated cancel must reach a running turn even when the mailbox is full.
     if (!cancels && this.mailbox.isFull) {
@@ -288,10 +285,9 @@ export class Activation implements TurnHost, TaskHost {
     if (env.cancels && !this.cancelStillWanted(env)) return;
     const actor = this.actor!;
     const before = this.snapshot!;
-    const prevTurn = this.currentTurn;
     env.state = 'running';
     env.deliveredAt = now;
-    if (env.reply) this.openTurn(env);
+    const prevTurn = env.reply ? this.turns.begin(env) : undefined;
     this.delivering = env;
     this.deliveredPublished = false;
     try {
@@ -308,8 +304,7 @@ export class Activation implements TurnHost, TaskHost {
       if (this.snapshot === before && !before.can(env.event)) {
         // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
         if (env.reply) {
-          this.openTurns!.delete(env.id);
-          this.currentTurn = prevTurn;
+          this.turns.undo(env, prevTurn);
         }
         this.postpone(env);
         return;
@@ -322,7 +317,7 @@ export class Activation implements TurnHost, TaskHost {
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
   private cancelStillWanted(env: Envelope): boolean {
     const target = env.cancels!;
-    if (target.state !== 'running' || this.openTurns?.get(target.id) !== target) {
+    if (target.state !== 'running' || !this.turns.isOpen(target)) {
       env.state = 'done';
       this.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
       return false;
@@ -355,17 +350,11 @@ export class Activation implements TurnHost, TaskHost {
     this.publish('mailbox.postponed', { id: env.id, type: env.event.type, postponed: this.mailbox.postponed });
   }
 
-  private openTurn(env: Envelope): void {
-    if (!this.openTurns) this.openTurns = new Map();
-    this.openTurns.set(env.id, env);
-    this.currentTurn = env;
-  }
-
   // ---- what the machine does ---------------------------------------------------------
 
   private onSnapshot(snapshot: AnyMachineSnapshot): void {
     // A new snapshot or a queued answer means the machine took the event being delivered.
-    if (this.delivering && !this.deliveredPublished && (snapshot !== this.snapshot || this.answers)) {
+    if (this.delivering && !this.deliveredPublished && (snapshot !== this.snapshot || this.turns.hasAnswers)) {
       this.markDelivered(this.delivering);
     }
     if (snapshot !== this.snapshot) {
@@ -376,13 +365,13 @@ export class Activation implements TurnHost, TaskHost {
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else if (!this.draining && this.mailbox.depth > 0) this.scheduleDrain();
     }
-    if (this.answers) this.flushAnswers();
+    if (this.turns.hasAnswers) this.flushAnswers();
   }
 
   private onEmitted(event: EventObject): void {
     if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
     const explicit = (event as { requestId?: unknown }).requestId;
-    const env = typeof explicit === 'string' ? this.openTurns?.get(explicit) : this.currentTurn;
+    const env = typeof explicit === 'string' ? this.turns.get(explicit) : this.turns.current;
     this.emitFor(env, event);
     if (env && this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
   }
@@ -393,21 +382,18 @@ export class Activation implements TurnHost, TaskHost {
 
   answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
     // Bound now, flushed after the transition commits (never mid-transition).
-    (this.answers ??= []).push({ to: to ? to.id : this.currentTurn?.id, ok, value });
+    this.turns.queueAnswer(to, ok, value);
   }
 
   private flushAnswers(): void {
-    const answers = this.answers!;
-    this.answers = undefined;
-    for (const a of answers) {
-      const env = a.to === undefined ? undefined : this.openTurns?.get(a.to);
+    for (const a of this.turns.takeAnswers()) {
+      const env = a.to === undefined ? undefined : this.turns.get(a.to);
       if (env) this.closeTurn(env, a.ok, a.value);
     }
   }
 
   private closeTurn(env: Envelope, ok: boolean, value: unknown): void {
-    this.openTurns?.delete(env.id);
-    if (this.currentTurn === env) this.currentTurn = undefined;
+    this.turns.end(env);
     env.state = 'done';
     const ms = this.rt.clock.now() - env.deliveredAt;
     this.counters.replied++;
@@ -418,11 +404,8 @@ export class Activation implements TurnHost, TaskHost {
     this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
     this.clearEnvelope(env);
     this.tasks?.endTurn(env, () => errors.stopped(this.address, 'turn ended'));
-    if (!env.settled) {
-      env.settled = true;
-      if (ok) env.reply!.resolve(value);
-      else env.reply!.reject(isInterlockError(value) ? value : errors.turnFailed(this.address, value));
-    }
+    if (ok) this.settle(env, undefined, value);
+    else this.settle(env, isInterlockError(value) ? value : errors.turnFailed(this.address, value));
     if (this.mailbox.depth > 0) this.scheduleDrain();
     else if (this.isDrained()) this.rt.quiet();
   }
@@ -442,12 +425,12 @@ export class Activation implements TurnHost, TaskHost {
     const turn = forRequest
       ? forRequest.id === undefined
         ? undefined
-        : this.openTurns?.get(forRequest.id)
+        : this.turns.get(forRequest.id)
       : delivering
         ? delivering.reply
           ? delivering
           : undefined
-        : this.currentTurn;
+        : this.turns.current;
     (this.tasks ??= new TaskSet(this)).start(id, turn, run, done, error);
   }
 
@@ -473,7 +456,7 @@ export class Activation implements TurnHost, TaskHost {
   }
 
   emitFor(turn: Envelope | undefined, event: EventObject): void {
-    const env = turn && this.openTurns?.get(turn.id) === turn ? turn : undefined;
+    const env = turn && this.turns.isOpen(turn) ? turn : undefined;
     this.publish('emitted', { event, requestId: env?.id });
     if (env?.reply?.next && !env.settled) env.reply.next(event);
   }
@@ -494,10 +477,7 @@ export class Activation implements TurnHost, TaskHost {
     } else if (env.state === 'running' && env.reply) {
       this.clearEnvelope(env);
       if (!env.settled) {
-        env.settled = true;
-        env.reply.reject(
-          why === 'cancelled' ? errors.cancelled(this.address, 'running') : errors.deadlineExceeded(this.address, 'running', timeoutMs),
-        );
+        this.settle(env, why === 'cancelled' ? errors.cancelled(this.address, 'running') : errors.deadlineExceeded(this.address, 'running', timeoutMs));
       }
       if (this.kind.cancelEvent && this.status === 'running') {
         this.enqueue({ type: this.kind.cancelEvent, requestId: env.id } as EventObject, undefined, undefined, env);
@@ -517,10 +497,15 @@ export class Activation implements TurnHost, TaskHost {
     this.counters.rejected++;
     this.stats.rejected++;
     this.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
-    if (env.reply && !env.settled) {
-      env.settled = true;
-      env.reply.reject(err);
-    }
+    this.settle(env, err);
+  }
+
+  /** Answers the caller, once: `error` undefined resolves with `value`. */
+  private settle(env: Envelope, error: unknown, value?: unknown): void {
+    if (!env.reply || env.settled) return;
+    env.settled = true;
+    if (error === undefined) env.reply.resolve(value);
+    else env.reply.reject(error);
   }
 
   private clearEnvelope(env: Envelope): void {
@@ -536,28 +521,12 @@ export class Activation implements TurnHost, TaskHost {
 
   // ---- supervision -------------------------------------------------------------------
 
-  /** A machine error or a stall: answer the open turns, then restart per policy or fail. */
+  /** A machine error or a stall: the supervisor answers the open turns, then restarts per policy or fails. */
   crash(cause: unknown, stall?: { state: string; stallAfterMs: number }): void {
     if (this.status !== 'running') return;
     // The machine took the envelope it crashed on: its action or guard ran.
     if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
-    this.lastError = cause;
-    const err = stall ? errors.stalled(this.address, stall.state, stall.stallAfterMs) : errors.crashed(this.address, cause);
-    this.teardown(err);
-    this.publish(stall ? 'lifecycle.stalled' : 'lifecycle.crashed', { error: err.message, ...stall });
-    if (stall) this.stats.stalls++;
-    const attempt = (this.budget ??= new RestartBudget(this.kind.maxRestarts, this.kind.windowMs)).admit(this.rt.clock.now());
-    if (attempt < 0) return this.fail();
-    this.status = 'restarting';
-    const last = this.snapshot;
-    const delayMs = backoffDelay(this.kind.backoff, attempt, this.rt.random);
-    this.restartTimer = this.rt.clock.setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.status !== 'restarting') return;
-      this.stats.restarts++;
-      this.publish('lifecycle.restarted', { attempt: attempt + 1, delayMs });
-      this.startActor(undefined, this.kind.restartInput && last ? { value: this.kind.restartInput(last, this.key) } : undefined);
-    }, delayMs);
+    (this.supervisor ??= new Supervisor(this, this.rt.clock, this.rt.random, this.stats)).crash(cause, stall);
   }
 
   private restartAfterDone(): void {
@@ -567,43 +536,30 @@ export class Activation implements TurnHost, TaskHost {
     this.startActor(undefined);
   }
 
-  private fail(): void {
-    this.status = 'failed';
-    this.stats.failures++;
-    const err = errors.failed(this.address, this.lastError);
+  rejectWaiting(err: InterlockError): void {
     for (const env of this.mailbox.takeAll()) this.reject(env, err);
-    this.publish('lifecycle.failed', { error: err.message });
+  }
+
+  quiet(): void {
     this.rt.quiet();
   }
 
   /** Stops the XState actor and its tasks; open turns get `err`. The mailbox is kept. */
-  private teardown(err: InterlockError): void {
+  teardown(err: InterlockError): void {
     const actor = this.actor;
     this.actor = undefined;
     this.incarnation++;
     this.watchdog?.stop();
-    if (this.restartTimer !== undefined) {
-      this.rt.clock.clearTimeout(this.restartTimer);
-      this.restartTimer = undefined;
-    }
+    this.supervisor?.cancelRestart();
     this.tasks?.stopAll(() => err);
     this.tasks = undefined;
-    this.answers = undefined;
-    if (this.openTurns) {
-      const turns = [...this.openTurns.values()];
-      this.openTurns = undefined;
-      for (const env of turns) {
-        env.state = 'done';
-        this.clearEnvelope(env);
-        // The terminal record of a turn the runtime ended, not the machine.
-        this.publish('turn.replied', { id: env.id, ok: false, code: err.code });
-        if (!env.settled) {
-          env.settled = true;
-          env.reply!.reject(err);
-        }
-      }
+    for (const env of this.turns.takeAll()) {
+      env.state = 'done';
+      this.clearEnvelope(env);
+      // The terminal record of a turn the runtime ended, not the machine.
+      this.publish('turn.replied', { id: env.id, ok: false, code: err.code });
+      this.settle(env, err);
     }
-    this.currentTurn = undefined;
     actor?.stop();
   }
 

@@ -1,0 +1,75 @@
+import type { Envelope } from '../mailbox/envelope.js';
+
+/** An answer a machine gave during a transition, delivered after it commits. */
+export interface Answer {
+  to: string | undefined;
+  ok: boolean;
+  value: unknown;
+}
+
+/**
+ * The requests an actor is answering: the open turns (delivered asks and streams not yet
+ * answered), the current one (the last delivered still open), and the answers queued
+ * during the transition in progress. Maps are created on first use.
+ * @internal
+ */
+export class Turns {
+  current: Envelope | undefined;
+  private open: Map<string, Envelope> | undefined;
+  private answers: Answer[] | undefined;
+
+  get size(): number {
+    return this.open?.size ?? 0;
+  }
+
+  get(id: string): Envelope | undefined {
+    return this.open?.get(id);
+  }
+
+  isOpen(env: Envelope): boolean {
+    return this.open?.get(env.id) === env;
+  }
+
+  /** Opens `env`'s turn and makes it current; returns the previous current turn. */
+  begin(env: Envelope): Envelope | undefined {
+    const previous = this.current;
+    (this.open ??= new Map()).set(env.id, env);
+    this.current = env;
+    return previous;
+  }
+
+  /** Takes back a turn opened for a delivery the machine did not accept. */
+  undo(env: Envelope, previous: Envelope | undefined): void {
+    this.open?.delete(env.id);
+    this.current = previous;
+  }
+
+  end(env: Envelope): void {
+    this.open?.delete(env.id);
+    if (this.current === env) this.current = undefined;
+  }
+
+  /** `to` absent: the current turn; `{ id: undefined }`: nobody. */
+  queueAnswer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
+    (this.answers ??= []).push({ to: to ? to.id : this.current?.id, ok, value });
+  }
+
+  get hasAnswers(): boolean {
+    return this.answers !== undefined;
+  }
+
+  takeAnswers(): Answer[] {
+    const answers = this.answers ?? [];
+    this.answers = undefined;
+    return answers;
+  }
+
+  /** Ends every turn at once (the actor is torn down) and returns them. */
+  takeAll(): Envelope[] {
+    const all = this.open ? [...this.open.values()] : [];
+    this.open = undefined;
+    this.answers = undefined;
+    this.current = undefined;
+    return all;
+  }
+}
