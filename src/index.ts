@@ -23,3 +23,4 @@ export { LATENCY_BUCKETS_MS } from './runtime/stats.js';
 export { openAICompatible, simulated, type OpenAICompatibleOptions, type SimulatedOptions } from './providers/index.js';
 export type { Provider, ProviderChunk, ChatMessage, ChatRequest } from './providers/index.js';
 export * from './sources/index.js';
+export { eachValue } from './runtime/eachValue.js';

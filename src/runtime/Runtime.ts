@@ -10,6 +10,7 @@ import type { Envelope, Priority } from '../mailbox/envelope.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import { Activation, type RuntimeContext } from './Activation.js';
 import { KindStats, type AddressStats, type RuntimeStats } from './stats.js';
+import { eachValue } from './eachValue.js';
 import { validateSend } from './validate.js';
 
 export type Kinds = Record<string, KindConfig<any>>;
@@ -38,6 +39,8 @@ export interface ActorHandle<TEvent extends EventObject = EventObject> {
   tell(event: TEvent, options?: TellOptions): void;
   ask<TOutput = unknown>(event: TEvent, options?: AskOptions): Promise<TOutput>;
   stream<TEmitted extends EventObject = EventObject>(event: TEvent, options?: AskOptions): Observable<TEmitted>;
+  /** `stream` as an async iterator: `for await (const e of ref.iterate(ev))`; leaving the loop cancels. */
+  iterate<TEmitted extends EventObject = EventObject>(event: TEvent, options?: AskOptions): AsyncIterableIterator<TEmitted>;
   events(options?: { since?: ResumePoint }): Observable<BusRecord>;
   snapshot(): AnyMachineSnapshot | undefined;
 }
@@ -102,6 +105,7 @@ export class Runtime<K extends Kinds = Kinds> {
       tell: (event, options) => this.tell(address, event, options),
       ask: (event, options) => this.ask(address, event, options),
       stream: (event, options) => this.stream(address, event, options),
+      iterate: (event, options) => eachValue(this.stream(address, event, options)),
       events: (options) => this.events(address, options),
       snapshot: () => this.activations.get(address)?.snapshot,
     };

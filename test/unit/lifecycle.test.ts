@@ -253,3 +253,52 @@ describe('clock injection', () => {
     await rt.shutdown();
   });
 });
+
+describe('iterate', () => {
+  const chat = setup({
+    types: {} as { events: { type: 'prompt' } | { type: 'tick'; n: number } | { type: 'finish' } | { type: 'cancel'; requestId?: string }; emitted: { type: 'chunk'; n: number } },
+  }).createMachine({
+    initial: 'idle',
+    states: {
+      idle: { on: { prompt: 'streaming', cancel: { actions: () => {} } } },
+      streaming: {
+        on: {
+          tick: { actions: emit(({ event }) => ({ type: 'chunk' as const, n: event.n })) },
+          finish: { target: 'idle', actions: reply('done') },
+          cancel: { target: 'idle', actions: reply('cancelled') },
+        },
+      },
+    },
+  });
+
+  it('yields the stream as an async iterator, in order, and ends with the reply', async () => {
+    const rt = createRuntime({ kinds: { chat: { machine: chat } } });
+    const ref = rt.ref('chat/a');
+    const it = ref.iterate({ type: 'prompt' });
+    const first = it.next();
+    await flushMicrotasks();
+    ref.tell({ type: 'tick', n: 1 });
+    ref.tell({ type: 'tick', n: 2 });
+    ref.tell({ type: 'finish' });
+    const seen: number[] = [((await first).value as unknown as { n: number }).n];
+    for await (const e of it) seen.push((e as unknown as { n: number }).n);
+    expect(seen).toEqual([1, 2]);
+    await rt.shutdown();
+  });
+
+  it('cancels the request when the loop is left early', async () => {
+    const rt = createRuntime({ kinds: { chat: { machine: chat, cancelEvent: 'cancel' } } });
+    const bus = record(rt.events$);
+    const ref = rt.ref('chat/a');
+    const it = ref.iterate({ type: 'prompt' });
+    const first = it.next();
+    await flushMicrotasks();
+    ref.tell({ type: 'tick', n: 1 });
+    expect((await first).value).toMatchObject({ n: 1 });
+    await it.return!();
+    await flushMicrotasks();
+    expect(ref.snapshot()!.value).toBe('idle');
+    expect(bus.of('mailbox.delivered').map((r) => (r.data as { type: string }).type)).toEqual(['prompt', 'tick', 'cancel']);
+    await rt.shutdown();
+  });
+});
