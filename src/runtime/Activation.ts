@@ -297,7 +297,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     }
     if (this.actor !== actor || this.status !== 'running') {
       // The machine crashed on this envelope (crash() recorded its delivery and answered its caller).
-      if (!env.reply) this.finishTell(env, now);
+      if (!env.reply) this.finishTell(env);
       return;
     }
     if (!this.deliveredPublished) {
@@ -311,7 +311,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
       }
       this.markDelivered(env);
     }
-    if (!env.reply) this.finishTell(env, now);
+    if (!env.reply) this.finishTell(env);
   }
 
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
@@ -340,7 +340,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     this.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
   }
 
-  private finishTell(env: Envelope, _now: number): void {
+  private finishTell(env: Envelope): void {
     env.state = 'done';
     this.clearEnvelope(env);
   }
