@@ -302,3 +302,24 @@ describe('iterate', () => {
     await rt.shutdown();
   });
 });
+
+describe('passivation and delayed transitions', () => {
+  it('does not passivate an actor waiting on a delayed transition, and passivates after it fired', async () => {
+    const clock = new SimulatedClock();
+    const machine = setup({ types: {} as { events: { type: 'arm' } } }).createMachine({
+      initial: 'idle',
+      states: { idle: { on: { arm: 'armed' } }, armed: { after: { 10_000: 'fired' } }, fired: {} },
+    });
+    const rt = createRuntime({ clock, kinds: { t: { machine, idleAfterMs: 1_000 } } });
+    rt.tell('t/1', { type: 'arm' });
+    await flushMicrotasks();
+    await clock.tick(9_999);
+    expect(rt.size).toBe(1);
+    expect(rt.snapshot('t/1')!.value).toBe('armed');
+    await clock.tick(1);
+    expect(rt.snapshot('t/1')!.value).toBe('fired');
+    await clock.tick(1_000);
+    expect(rt.size).toBe(0);
+    await rt.shutdown();
+  });
+});
