@@ -1,4 +1,5 @@
 import type { EventObject } from 'xstate';
+import type { Clock } from '../clock.js';
 
 /** Lanes in delivery order: control first, then the three caller priorities. */
 export const LANE_CONTROL = 0;
@@ -75,5 +76,57 @@ export class EnvelopeList {
     else this.tail = env.prev;
     env.prev = env.next = env.list = undefined;
     this.size--;
+  }
+}
+
+/** A new envelope in state 'queued'. `seq` orders envelopes globally (per-address FIFO compares it). */
+export function createEnvelope(
+  id: string,
+  event: EventObject,
+  lane: number,
+  enqueuedAt: number,
+  deadline: number,
+  reply: ReplyChannel | undefined,
+  cancels: Envelope | undefined,
+): Envelope {
+  return {
+    id,
+    seq: ++seqCounter,
+    event,
+    lane,
+    enqueuedAt,
+    deadline,
+    reply,
+    state: 'queued',
+    settled: false,
+    deliveredAt: 0,
+    timer: undefined,
+    unlisten: undefined,
+    cancels,
+    prev: undefined,
+    next: undefined,
+    list: undefined,
+  };
+}
+
+let seqCounter = 0;
+
+/** Answers the caller, once: `error` undefined resolves with `value`. A tell has no caller. */
+export function settle(env: Envelope, error: unknown, value?: unknown): void {
+  if (!env.reply || env.settled) return;
+  env.settled = true;
+  if (error === undefined) env.reply.resolve(value);
+  else env.reply.reject(error);
+}
+
+/** Drops the envelope's deadline timer and the caller's abort listener. */
+export function clearEnvelope(env: Envelope, clock: Clock): void {
+  if (env.timer !== undefined) {
+    clock.clearTimeout(env.timer);
+    env.timer = undefined;
+  }
+  if (env.unlisten) {
+    env.unlisten();
+    env.unlisten = undefined;
   }
 }

@@ -5,7 +5,16 @@ import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, isInterlockError, type InterlockError } from '../errors.js';
 import type { Kind } from '../kinds.js';
-import { LANE_CONTROL, PRIORITY_LANE, type Envelope, type Priority, type ReplyChannel } from '../mailbox/envelope.js';
+import {
+  clearEnvelope,
+  createEnvelope,
+  LANE_CONTROL,
+  PRIORITY_LANE,
+  settle,
+  type Envelope,
+  type Priority,
+  type ReplyChannel,
+} from '../mailbox/envelope.js';
 import { Mailbox } from '../mailbox/Mailbox.js';
 import { Supervisor, type SupervisedHost } from '../supervisor/Supervisor.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
@@ -46,7 +55,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   status: ActivationStatus = 'loading';
   readonly mailbox: Mailbox;
   readonly channel: Channel;
-  readonly counters = new AddressCounters();
+  readonly counters: AddressCounters;
   actor: AnyActor | undefined;
   snapshot: AnyMachineSnapshot | undefined;
   /** Bumped on every (re)start; task results from an older incarnation are dropped. */
@@ -73,6 +82,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     private readonly stats: KindStats,
   ) {
     this.mailbox = new Mailbox(kind.capacity);
+    this.counters = new AddressCounters(stats);
     this.channel = rt.bus.channel(address, epoch, kind.replay);
     this.watchdog = kind.idleAfterMs !== undefined || kind.hasStallStates ? new Watchdog(this, rt.clock) : undefined;
   }
@@ -181,34 +191,17 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     if (this.status === 'stopped') throw errors.stopped(this.address, 'stopped');
     // A runtime-generated cancel must reach a running turn even when the mailbox is full.
     if (!cancels && this.mailbox.isFull) {
-      this.counters.refused++;
-      this.stats.refused++;
+      this.counters.countRefused();
       this.publish('mailbox.rejected', { type: event.type, code: 'INTERLOCK_MAILBOX_FULL' });
       throw errors.mailboxFull(this.address, this.kind.capacity);
     }
     const now = this.rt.clock.now();
     const timeoutMs = options?.timeoutMs ?? (reply ? this.kind.defaultTimeoutMs : undefined);
-    const env: Envelope = {
-      id: this.rt.nextId(),
-      seq: ++seqCounter,
-      event,
-      lane: cancels || this.kind.control.has(event.type) ? LANE_CONTROL : PRIORITY_LANE[options?.priority ?? 'normal'],
-      enqueuedAt: now,
-      deadline: timeoutMs === undefined ? Infinity : now + timeoutMs,
-      reply,
-      state: 'queued',
-      settled: false,
-      deliveredAt: 0,
-      timer: undefined,
-      unlisten: undefined,
-      cancels,
-      prev: undefined,
-      next: undefined,
-      list: undefined,
-    };
+    const lane = cancels || this.kind.control.has(event.type) ? LANE_CONTROL : PRIORITY_LANE[options?.priority ?? 'normal'];
+    const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
+    const env = createEnvelope(this.rt.nextId(), event, lane, now, deadline, reply, cancels);
     this.mailbox.enqueue(env);
-    this.counters.enqueued++;
-    this.stats.enqueued++;
+    this.counters.countEnqueued();
     this.publish('mailbox.enqueued', { id: env.id, type: event.type, lane: env.lane, depth: this.mailbox.depth });
     if (timeoutMs !== undefined) env.timer = this.rt.clock.setTimeout(() => this.expire(env, timeoutMs), timeoutMs);
     const signal = options?.signal;
@@ -332,17 +325,13 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   private markDelivered(env: Envelope): void {
     this.deliveredPublished = true;
     const wait = env.deliveredAt - env.enqueuedAt;
-    this.counters.delivered++;
-    this.counters.waitMsSum += wait;
-    if (wait > this.counters.waitMsMax) this.counters.waitMsMax = wait;
-    this.stats.delivered++;
-    this.stats.waitMs.observe(wait);
+    this.counters.countDelivered(wait);
     this.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
   }
 
   private finishTell(env: Envelope): void {
     env.state = 'done';
-    this.clearEnvelope(env);
+    clearEnvelope(env, this.rt.clock);
   }
 
   private postpone(env: Envelope): void {
@@ -396,16 +385,12 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     this.turns.end(env);
     env.state = 'done';
     const ms = this.rt.clock.now() - env.deliveredAt;
-    this.counters.replied++;
-    this.counters.processingMsSum += ms;
-    if (ms > this.counters.processingMsMax) this.counters.processingMsMax = ms;
-    this.stats.replied++;
-    this.stats.processingMs.observe(ms);
+    this.counters.countReplied(ms);
     this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
-    this.clearEnvelope(env);
+    clearEnvelope(env, this.rt.clock);
     this.tasks?.endTurn(env, () => errors.stopped(this.address, 'turn ended'));
-    if (ok) this.settle(env, undefined, value);
-    else this.settle(env, isInterlockError(value) ? value : errors.turnFailed(this.address, value));
+    if (ok) settle(env, undefined, value);
+    else settle(env, isInterlockError(value) ? value : errors.turnFailed(this.address, value));
     if (this.mailbox.depth > 0) this.scheduleDrain();
     else if (this.isDrained()) this.rt.quiet();
   }
@@ -475,9 +460,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
       this.reject(env, err);
       if (this.isDrained()) this.rt.quiet();
     } else if (env.state === 'running' && env.reply) {
-      this.clearEnvelope(env);
+      clearEnvelope(env, this.rt.clock);
       if (!env.settled) {
-        this.settle(env, why === 'cancelled' ? errors.cancelled(this.address, 'running') : errors.deadlineExceeded(this.address, 'running', timeoutMs));
+        settle(env, why === 'cancelled' ? errors.cancelled(this.address, 'running') : errors.deadlineExceeded(this.address, 'running', timeoutMs));
       }
       if (this.kind.cancelEvent && this.status === 'running') {
         this.enqueue({ type: this.kind.cancelEvent, requestId: env.id } as EventObject, undefined, undefined, env);
@@ -493,30 +478,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   /** Ends a waiting envelope with a coded error. */
   private reject(env: Envelope, err: InterlockError): void {
     env.state = 'done';
-    this.clearEnvelope(env);
-    this.counters.rejected++;
-    this.stats.rejected++;
+    clearEnvelope(env, this.rt.clock);
+    this.counters.countRejected();
     this.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
-    this.settle(env, err);
-  }
-
-  /** Answers the caller, once: `error` undefined resolves with `value`. */
-  private settle(env: Envelope, error: unknown, value?: unknown): void {
-    if (!env.reply || env.settled) return;
-    env.settled = true;
-    if (error === undefined) env.reply.resolve(value);
-    else env.reply.reject(error);
-  }
-
-  private clearEnvelope(env: Envelope): void {
-    if (env.timer !== undefined) {
-      this.rt.clock.clearTimeout(env.timer);
-      env.timer = undefined;
-    }
-    if (env.unlisten) {
-      env.unlisten();
-      env.unlisten = undefined;
-    }
+    settle(env, err);
   }
 
   // ---- supervision -------------------------------------------------------------------
@@ -555,10 +520,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     this.tasks = undefined;
     for (const env of this.turns.takeAll()) {
       env.state = 'done';
-      this.clearEnvelope(env);
+      clearEnvelope(env, this.rt.clock);
       // The terminal record of a turn the runtime ended, not the machine.
       this.publish('turn.replied', { id: env.id, ok: false, code: err.code });
-      this.settle(env, err);
+      settle(env, err);
     }
     actor?.stop();
   }
@@ -568,5 +533,3 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   }
 }
 
-/** Global enqueue order; per-address FIFO compares these. */
-let seqCounter = 0;

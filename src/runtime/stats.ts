@@ -31,7 +31,10 @@ export interface HistogramSnapshot {
   max: number;
 }
 
-/** Counters of one address. Cheap enough to keep per actor: plain numbers. */
+/**
+ * Counters of one address, which also feed its kind's totals and histograms: one call
+ * per event keeps the two in step. Plain numbers, cheap enough to keep per actor.
+ */
 export class AddressCounters {
   /** Sends refused at the door (mailbox full): never enqueued, so not in `rejected`. */
   refused = 0;
@@ -43,6 +46,39 @@ export class AddressCounters {
   waitMsMax = 0;
   processingMsSum = 0;
   processingMsMax = 0;
+
+  constructor(private readonly kind: KindStats) {}
+
+  countRefused(): void {
+    this.refused++;
+    this.kind.refused++;
+  }
+
+  countEnqueued(): void {
+    this.enqueued++;
+    this.kind.enqueued++;
+  }
+
+  countDelivered(waitMs: number): void {
+    this.delivered++;
+    this.waitMsSum += waitMs;
+    if (waitMs > this.waitMsMax) this.waitMsMax = waitMs;
+    this.kind.delivered++;
+    this.kind.waitMs.observe(waitMs);
+  }
+
+  countReplied(processingMs: number): void {
+    this.replied++;
+    this.processingMsSum += processingMs;
+    if (processingMs > this.processingMsMax) this.processingMsMax = processingMs;
+    this.kind.replied++;
+    this.kind.processingMs.observe(processingMs);
+  }
+
+  countRejected(): void {
+    this.rejected++;
+    this.kind.rejected++;
+  }
 }
 
 /** Per kind: counters summed over its addresses plus wait and processing histograms. */
