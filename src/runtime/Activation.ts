@@ -5,20 +5,11 @@ import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, isInterlockError, type InterlockError } from '../errors.js';
 import type { Kind } from '../kinds.js';
-import {
-  clearEnvelope,
-  createEnvelope,
-  LANE_CONTROL,
-  PRIORITY_LANE,
-  settle,
-  type Envelope,
-  type Priority,
-  type ReplyChannel,
-} from '../mailbox/envelope.js';
-import { Mailbox } from '../mailbox/Mailbox.js';
+import { clearEnvelope, settle, type Envelope, type ReplyChannel } from '../mailbox/envelope.js';
+import type { Mailbox } from '../mailbox/Mailbox.js';
 import { Supervisor, type SupervisedHost } from '../supervisor/Supervisor.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
-import { scheduleDrain } from './drainQueue.js';
+import { Delivery, type DeliveryHost, type EnqueueOptions } from './Delivery.js';
 import { registerHost, type TurnHost } from './registry.js';
 import { TaskSet, type TaskContext, type TaskHost } from './TaskSet.js';
 import { Turns } from './Turns.js';
@@ -34,41 +25,27 @@ export interface RuntimeContext {
   quiet(): void;
 }
 
-export interface EnqueueOptions {
-  priority?: Priority;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
 
 export type ActivationStatus = 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
 
-/** Deliveries per drain before yielding to I/O with setImmediate. */
-const DRAIN_BUDGET = 4096;
-
 /**
- * One live actor at one address: its XState actor, its mailbox, its turns and its
- * supervision. Every envelope reaches the machine through {@link deliver}, the single
- * choke point that also feeds the bus.
+ * One live actor at one address: its XState actor and the bridge its machine's helpers
+ * use (turns, tasks, answers). The mailbox side is {@link Delivery}, supervision is the
+ * {@link Supervisor}, passivation and stalls the {@link Watchdog}.
  * @internal
  */
-export class Activation implements TurnHost, TaskHost, SupervisedHost {
+export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryHost {
   status: ActivationStatus = 'loading';
-  readonly mailbox: Mailbox;
   readonly channel: Channel;
   readonly counters: AddressCounters;
   actor: AnyActor | undefined;
   snapshot: AnyMachineSnapshot | undefined;
   /** Bumped on every (re)start; task results from an older incarnation are dropped. */
   incarnation = 0;
-  private readonly turns = new Turns();
+  readonly turns = new Turns();
   /** Async work started by turns; created on first use. */
   private tasks: TaskSet | undefined;
-  private delivering: Envelope | undefined;
-  private deliveredPublished = false;
-  private drainScheduled = false;
-  private draining = false;
-  /** The state changed since postponed envelopes were last offered. */
-  private dirty = false;
+  private readonly delivery: Delivery;
   /** Created at the first crash. */
   private supervisor: Supervisor | undefined;
   /** Only for kinds that passivate or declare stall deadlines. */
@@ -81,8 +58,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     readonly epoch: number,
     private readonly stats: KindStats,
   ) {
-    this.mailbox = new Mailbox(kind.capacity);
     this.counters = new AddressCounters(stats);
+    this.delivery = new Delivery(this);
     this.channel = rt.bus.channel(address, epoch, kind.replay);
     this.watchdog = kind.idleAfterMs !== undefined || kind.hasStallStates ? new Watchdog(this, rt.clock) : undefined;
   }
@@ -105,7 +82,6 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   startActor(persisted: unknown, input?: { value: unknown }): void {
     this.incarnation++;
     this.snapshot = undefined;
-    this.dirty = true;
     // Only the keys that are set: every extra option key costs each XState actor ~250 B
     // (measured). Machines get their address from addressOf(self), not self.id.
     const options: { clock: Clock; snapshot?: AnyMachineSnapshot; input?: unknown } = { clock: this.rt.clock };
@@ -129,7 +105,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     this.status = 'running';
     actor.start();
     this.watchdog?.armIdle();
-    this.scheduleDrain();
+    this.delivery.started();
   }
 
   /** Restarts a failed actor with a fresh budget. */
@@ -147,7 +123,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     const persisted = this.status === 'running' ? this.actor?.getPersistedSnapshot() : undefined;
     this.status = 'stopped';
     this.teardown(errors.stopped(this.address, reason));
-    for (const env of this.mailbox.takeAll()) this.reject(env, errors.stopped(this.address, reason));
+    this.delivery.rejectAll(errors.stopped(this.address, reason));
     this.publish('lifecycle.stopped', { reason });
     return persisted;
   }
@@ -183,182 +159,55 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     return this.turns.size;
   }
 
-  // ---- enqueue -----------------------------------------------------------------------
+  // ---- mailbox (see Delivery) -------------------------------------------------------
 
-  /** Accepts an envelope or throws a coded error. Never blocks, never drops silently. */
-  enqueue(event: EventObject, options: EnqueueOptions | undefined, reply: ReplyChannel | undefined, cancels?: Envelope): Envelope {
-    if (this.status === 'failed') throw errors.failed(this.address, this.supervisor?.lastError);
-    if (this.status === 'stopped') throw errors.stopped(this.address, 'stopped');
-    // A runtime-generated cancel must reach a running turn even when the mailbox is full.
-    if (!cancels && this.mailbox.isFull) {
-      this.counters.countRefused();
-      this.publish('mailbox.rejected', { type: event.type, code: 'INTERLOCK_MAILBOX_FULL' });
-      throw errors.mailboxFull(this.address, this.kind.capacity);
-    }
-    const now = this.rt.clock.now();
-    const timeoutMs = options?.timeoutMs ?? (reply ? this.kind.defaultTimeoutMs : undefined);
-    const lane = cancels || this.kind.control.has(event.type) ? LANE_CONTROL : PRIORITY_LANE[options?.priority ?? 'normal'];
-    const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
-    const env = createEnvelope(this.rt.nextId(), event, lane, now, deadline, reply, cancels);
-    this.mailbox.enqueue(env);
-    this.counters.countEnqueued();
-    this.publish('mailbox.enqueued', { id: env.id, type: event.type, lane: env.lane, depth: this.mailbox.depth });
-    if (timeoutMs !== undefined) env.timer = this.rt.clock.setTimeout(() => this.expire(env, timeoutMs), timeoutMs);
-    const signal = options?.signal;
-    if (signal) {
-      const onAbort = () => this.abort(env, 'cancelled');
-      signal.addEventListener('abort', onAbort, { once: true });
-      env.unlisten = () => signal.removeEventListener('abort', onAbort);
-    }
+  get mailbox(): Mailbox {
+    return this.delivery.mailbox;
+  }
+
+  /** Accepts an envelope or throws a coded error. */
+  enqueue(event: EventObject, options: EnqueueOptions | undefined, reply: ReplyChannel | undefined): Envelope {
+    return this.delivery.enqueue(event, options, reply);
+  }
+
+  /** The caller's signal fired (or its stream was unsubscribed). */
+  abort(env: Envelope, why: 'cancelled' | 'deadline'): void {
+    this.delivery.abort(env, why);
+  }
+
+  nextId(): string {
+    return this.rt.nextId();
+  }
+
+  get clock(): Clock {
+    return this.rt.clock;
+  }
+
+  failure(): unknown {
+    return this.supervisor?.lastError;
+  }
+
+  touched(): void {
     this.watchdog?.touch();
-    this.scheduleDrain();
-    return env;
-  }
-
-  // ---- delivery ----------------------------------------------------------------------
-
-  private scheduleDrain(): void {
-    if (this.drainScheduled || this.status !== 'running') return;
-    this.drainScheduled = true;
-    scheduleDrain(this);
-  }
-
-  /** @internal called by the drain queue */
-  drain(): void {
-    this.drainScheduled = false;
-    if (this.status !== 'running' || this.draining) return;
-    this.draining = true;
-    let budget = DRAIN_BUDGET;
-    try {
-      while (this.status === 'running') {
-        const env = this.next();
-        if (!env) break;
-        this.deliver(env);
-        if (--budget === 0) {
-          setImmediate(() => this.scheduleDrain());
-          break;
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-    if (this.isDrained()) this.rt.quiet();
-  }
-
-  /** Postponed envelopes first (one head per type, oldest first) after a state change, then the lanes. */
-  private next(): Envelope | undefined {
-    if (this.dirty && this.mailbox.postponed > 0 && this.snapshot) {
-      this.dirty = false;
-      for (const head of this.mailbox.postponedHeads()) {
-        if (this.snapshot.can(head.event)) {
-          this.mailbox.remove(head);
-          this.dirty = true;
-          return head;
-        }
-      }
-    }
-    for (;;) {
-      const env = this.mailbox.dequeue();
-      if (!env) return undefined;
-      if (env.cancels) return env;
-      // Same-type envelopes never overtake a postponed one.
-      if (this.mailbox.hasPostponed(env.event.type)) this.postpone(env);
-      else return env;
-    }
-  }
-
-  /** The one place an envelope reaches the machine. */
-  private deliver(env: Envelope): void {
-    const now = this.rt.clock.now();
-    if (now >= env.deadline) {
-      // The mailbox changed: postponed envelopes behind this one must be offered again.
-      this.dirty = true;
-      return this.expire(env, env.deadline - env.enqueuedAt);
-    }
-    if (env.cancels && !this.cancelStillWanted(env)) return;
-    const actor = this.actor!;
-    const before = this.snapshot!;
-    env.state = 'running';
-    env.deliveredAt = now;
-    const prevTurn = env.reply ? this.turns.begin(env) : undefined;
-    this.delivering = env;
-    this.deliveredPublished = false;
-    try {
-      actor.send(env.event);
-    } finally {
-      this.delivering = undefined;
-    }
-    if (this.actor !== actor || this.status !== 'running') {
-      // The machine crashed on this envelope (crash() recorded its delivery and answered its caller).
-      if (!env.reply) this.finishTell(env);
-      return;
-    }
-    if (!this.deliveredPublished) {
-      if (this.snapshot === before && !before.can(env.event)) {
-        // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
-        if (env.reply) {
-          this.turns.undo(env, prevTurn);
-        }
-        this.postpone(env);
-        return;
-      }
-      this.markDelivered(env);
-    }
-    if (!env.reply) this.finishTell(env);
-  }
-
-  /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
-  private cancelStillWanted(env: Envelope): boolean {
-    const target = env.cancels!;
-    if (target.state !== 'running' || !this.turns.isOpen(target)) {
-      env.state = 'done';
-      this.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
-      return false;
-    }
-    if (!this.snapshot!.can(env.event)) {
-      this.postpone(env);
-      return false;
-    }
-    return true;
-  }
-
-  private markDelivered(env: Envelope): void {
-    this.deliveredPublished = true;
-    const wait = env.deliveredAt - env.enqueuedAt;
-    this.counters.countDelivered(wait);
-    this.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
-  }
-
-  private finishTell(env: Envelope): void {
-    env.state = 'done';
-    clearEnvelope(env, this.rt.clock);
-  }
-
-  private postpone(env: Envelope): void {
-    this.mailbox.postpone(env);
-    this.publish('mailbox.postponed', { id: env.id, type: env.event.type, postponed: this.mailbox.postponed });
   }
 
   // ---- what the machine does ---------------------------------------------------------
 
   private onSnapshot(snapshot: AnyMachineSnapshot): void {
     // A new snapshot or a queued answer means the machine took the event being delivered.
-    if (this.delivering && !this.deliveredPublished && (snapshot !== this.snapshot || this.turns.hasAnswers)) {
-      this.markDelivered(this.delivering);
-    }
+    if (snapshot !== this.snapshot || this.turns.hasAnswers) this.delivery.noteTaken();
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
-      this.dirty = true;
       this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: snapshot.context });
       this.watchdog?.progress(snapshot);
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
-      else if (!this.draining && this.mailbox.depth > 0) this.scheduleDrain();
+      else this.delivery.stateChanged();
     }
     if (this.turns.hasAnswers) this.flushAnswers();
   }
 
   private onEmitted(event: EventObject): void {
-    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+    this.delivery.noteTaken();
     const explicit = (event as { requestId?: unknown }).requestId;
     const env = typeof explicit === 'string' ? this.turns.get(explicit) : this.turns.current;
     this.emitFor(env, event);
@@ -366,7 +215,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   }
 
   deliveringId(): string | undefined {
-    return this.delivering?.id;
+    return this.delivery.delivering?.id;
   }
 
   answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
@@ -391,8 +240,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     this.tasks?.endTurn(env, () => errors.stopped(this.address, 'turn ended'));
     if (ok) settle(env, undefined, value);
     else settle(env, isInterlockError(value) ? value : errors.turnFailed(this.address, value));
-    if (this.mailbox.depth > 0) this.scheduleDrain();
-    else if (this.isDrained()) this.rt.quiet();
+    this.delivery.turnClosed();
   }
 
   startTask(
@@ -403,10 +251,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     forRequest?: { id: string | undefined },
   ): void {
     // The delivery that started the task is recorded before the task is.
-    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+    this.delivery.noteTaken();
     // Default owner: the request being delivered (none for a tell), or, for work started by
     // an internal event (a task's completion), the current turn.
-    const delivering = this.delivering;
+    const delivering = this.delivery.delivering;
     const turn = forRequest
       ? forRequest.id === undefined
         ? undefined
@@ -450,47 +298,13 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
     this.watchdog?.heartbeat();
   }
 
-  // ---- caller-side endings -----------------------------------------------------------
-
-  /** The caller's signal fired, or its deadline passed. */
-  abort(env: Envelope, why: 'cancelled' | 'deadline', timeoutMs = 0): void {
-    if (env.state === 'queued' || env.state === 'postponed') {
-      this.mailbox.remove(env);
-      const err = why === 'cancelled' ? errors.cancelled(this.address, 'queued') : errors.deadlineExceeded(this.address, 'queued', timeoutMs);
-      this.reject(env, err);
-      if (this.isDrained()) this.rt.quiet();
-    } else if (env.state === 'running' && env.reply) {
-      clearEnvelope(env, this.rt.clock);
-      if (!env.settled) {
-        settle(env, why === 'cancelled' ? errors.cancelled(this.address, 'running') : errors.deadlineExceeded(this.address, 'running', timeoutMs));
-      }
-      if (this.kind.cancelEvent && this.status === 'running') {
-        this.enqueue({ type: this.kind.cancelEvent, requestId: env.id } as EventObject, undefined, undefined, env);
-      }
-    }
-  }
-
-  private expire(env: Envelope, timeoutMs: number): void {
-    env.timer = undefined;
-    this.abort(env, 'deadline', timeoutMs);
-  }
-
-  /** Ends a waiting envelope with a coded error. */
-  private reject(env: Envelope, err: InterlockError): void {
-    env.state = 'done';
-    clearEnvelope(env, this.rt.clock);
-    this.counters.countRejected();
-    this.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
-    settle(env, err);
-  }
-
   // ---- supervision -------------------------------------------------------------------
 
   /** A machine error or a stall: the supervisor answers the open turns, then restarts per policy or fails. */
   crash(cause: unknown, stall?: { state: string; stallAfterMs: number }): void {
     if (this.status !== 'running') return;
     // The machine took the envelope it crashed on: its action or guard ran.
-    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+    this.delivery.noteTaken();
     (this.supervisor ??= new Supervisor(this, this.rt.clock, this.rt.random, this.stats)).crash(cause, stall);
   }
 
@@ -502,7 +316,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost {
   }
 
   rejectWaiting(err: InterlockError): void {
-    for (const env of this.mailbox.takeAll()) this.reject(env, err);
+    this.delivery.rejectAll(err);
   }
 
   quiet(): void {

@@ -1,0 +1,292 @@
+import type { AnyActor, AnyMachineSnapshot, EventObject } from 'xstate';
+import type { RecordType } from '../bus/records.js';
+import type { Clock } from '../clock.js';
+import { errors, type InterlockError } from '../errors.js';
+import type { Kind } from '../kinds.js';
+import {
+  clearEnvelope,
+  createEnvelope,
+  LANE_CONTROL,
+  PRIORITY_LANE,
+  settle,
+  type Envelope,
+  type Priority,
+  type ReplyChannel,
+} from '../mailbox/envelope.js';
+import { Mailbox } from '../mailbox/Mailbox.js';
+import { scheduleDrain } from './drainQueue.js';
+import type { AddressCounters } from './stats.js';
+import type { Turns } from './Turns.js';
+
+export interface EnqueueOptions {
+  priority?: Priority;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What delivery needs from the actor it feeds. @internal */
+export interface DeliveryHost {
+  readonly kind: Kind;
+  readonly address: string;
+  readonly status: string;
+  readonly actor: AnyActor | undefined;
+  readonly snapshot: AnyMachineSnapshot | undefined;
+  readonly turns: Turns;
+  readonly counters: AddressCounters;
+  readonly clock: Clock;
+  nextId(): string;
+  publish(type: RecordType, data: unknown): void;
+  /** Why a failed actor refuses envelopes. */
+  failure(): unknown;
+  /** Mailbox activity (postpones passivation). */
+  touched(): void;
+  /** Nothing waiting and no turn open: shutdown's drain may be done. */
+  quiet(): void;
+}
+
+/** Deliveries per drain before yielding to I/O with setImmediate. */
+const DRAIN_BUDGET = 4096;
+
+/**
+ * The mailbox side of an actor: admits envelopes (capacity, deadline, abort signal),
+ * drains them on a shared microtask in lane/FIFO order, postpones what the current state
+ * does not take and offers it again after every state change, and ends every envelope
+ * exactly once. {@link deliver} is the one place an envelope reaches the machine.
+ * @internal
+ */
+export class Delivery {
+  readonly mailbox: Mailbox;
+  /** The envelope whose event the machine is processing right now. */
+  delivering: Envelope | undefined;
+  private deliveredPublished = false;
+  private drainScheduled = false;
+  private draining = false;
+  /** The state changed since postponed envelopes were last offered. */
+  private dirty = false;
+
+  constructor(private readonly host: DeliveryHost) {
+    this.mailbox = new Mailbox(host.kind.capacity);
+  }
+
+  // ---- admission ---------------------------------------------------------------------
+
+  /** Accepts an envelope or throws a coded error. Never blocks, never drops silently. */
+  enqueue(event: EventObject, options: EnqueueOptions | undefined, reply: ReplyChannel | undefined, cancels?: Envelope): Envelope {
+    const host = this.host;
+    if (host.status === 'failed') throw errors.failed(host.address, host.failure());
+    if (host.status === 'stopped') throw errors.stopped(host.address, 'stopped');
+    // A runtime-generated cancel must reach a running turn even when the mailbox is full.
+    if (!cancels && this.mailbox.isFull) {
+      host.counters.countRefused();
+      host.publish('mailbox.rejected', { type: event.type, code: 'INTERLOCK_MAILBOX_FULL' });
+      throw errors.mailboxFull(host.address, host.kind.capacity);
+    }
+    const now = host.clock.now();
+    const timeoutMs = options?.timeoutMs ?? (reply ? host.kind.defaultTimeoutMs : undefined);
+    const lane = cancels || host.kind.control.has(event.type) ? LANE_CONTROL : PRIORITY_LANE[options?.priority ?? 'normal'];
+    const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
+    const env = createEnvelope(host.nextId(), event, lane, now, deadline, reply, cancels);
+    this.mailbox.enqueue(env);
+    host.counters.countEnqueued();
+    host.publish('mailbox.enqueued', { id: env.id, type: event.type, lane: env.lane, depth: this.mailbox.depth });
+    if (timeoutMs !== undefined) env.timer = host.clock.setTimeout(() => this.expire(env, timeoutMs), timeoutMs);
+    const signal = options?.signal;
+    if (signal) {
+      const onAbort = () => this.abort(env, 'cancelled');
+      signal.addEventListener('abort', onAbort, { once: true });
+      env.unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
+    host.touched();
+    this.schedule();
+    return env;
+  }
+
+  // ---- what the actor tells delivery -------------------------------------------------
+
+  /** A new actor incarnation started: offer everything again. */
+  started(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  /** The snapshot changed: postponed envelopes may be taken now. */
+  stateChanged(): void {
+    this.dirty = true;
+    if (!this.draining && this.mailbox.depth > 0) this.schedule();
+  }
+
+  /** A turn closed: the next envelope may go. */
+  turnClosed(): void {
+    if (this.mailbox.depth > 0) this.schedule();
+    else if (this.host.turns.size === 0) this.host.quiet();
+  }
+
+  /** The machine visibly took the envelope being delivered (it emitted, answered, crashed, started work). */
+  noteTaken(): void {
+    if (this.delivering && !this.deliveredPublished) this.markDelivered(this.delivering);
+  }
+
+  /** Rejects everything waiting with `err`. */
+  rejectAll(err: InterlockError): void {
+    for (const env of this.mailbox.takeAll()) this.reject(env, err);
+  }
+
+  // ---- draining ----------------------------------------------------------------------
+
+  schedule(): void {
+    if (this.drainScheduled || this.host.status !== 'running') return;
+    this.drainScheduled = true;
+    scheduleDrain(this);
+  }
+
+  /** @internal called by the drain queue */
+  drain(): void {
+    this.drainScheduled = false;
+    if (this.host.status !== 'running' || this.draining) return;
+    this.draining = true;
+    let budget = DRAIN_BUDGET;
+    try {
+      while (this.host.status === 'running') {
+        const env = this.next();
+        if (!env) break;
+        this.deliver(env);
+        if (--budget === 0) {
+          setImmediate(() => this.schedule());
+          break;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (this.mailbox.depth === 0 && this.host.turns.size === 0) this.host.quiet();
+  }
+
+  /** Postponed envelopes first (one head per type, oldest first) after a state change, then the lanes. */
+  private next(): Envelope | undefined {
+    const snapshot = this.host.snapshot;
+    if (this.dirty && this.mailbox.postponed > 0 && snapshot) {
+      this.dirty = false;
+      for (const head of this.mailbox.postponedHeads()) {
+        if (snapshot.can(head.event)) {
+          this.mailbox.remove(head);
+          this.dirty = true;
+          return head;
+        }
+      }
+    }
+    for (;;) {
+      const env = this.mailbox.dequeue();
+      if (!env) return undefined;
+      if (env.cancels) return env;
+      // Same-type envelopes never overtake a postponed one.
+      if (this.mailbox.hasPostponed(env.event.type)) this.postpone(env);
+      else return env;
+    }
+  }
+
+  /** The one place an envelope reaches the machine. */
+  private deliver(env: Envelope): void {
+    const host = this.host;
+    const now = host.clock.now();
+    if (now >= env.deadline) {
+      // The mailbox changed: postponed envelopes behind this one must be offered again.
+      this.dirty = true;
+      return this.expire(env, env.deadline - env.enqueuedAt);
+    }
+    if (env.cancels && !this.cancelStillWanted(env)) return;
+    const actor = host.actor!;
+    const before = host.snapshot!;
+    env.state = 'running';
+    env.deliveredAt = now;
+    const prevTurn = env.reply ? host.turns.begin(env) : undefined;
+    this.delivering = env;
+    this.deliveredPublished = false;
+    try {
+      actor.send(env.event);
+    } finally {
+      this.delivering = undefined;
+    }
+    if (host.actor !== actor || host.status !== 'running') {
+      // The machine crashed on this envelope (the crash recorded its delivery and answered its caller).
+      if (!env.reply) this.finishTell(env);
+      return;
+    }
+    if (!this.deliveredPublished) {
+      if (host.snapshot === before && !before.can(env.event)) {
+        // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
+        if (env.reply) host.turns.undo(env, prevTurn);
+        this.postpone(env);
+        return;
+      }
+      this.markDelivered(env);
+    }
+    if (!env.reply) this.finishTell(env);
+  }
+
+  /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
+  private cancelStillWanted(env: Envelope): boolean {
+    const target = env.cancels!;
+    if (target.state !== 'running' || !this.host.turns.isOpen(target)) {
+      env.state = 'done';
+      this.host.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
+      return false;
+    }
+    if (!this.host.snapshot!.can(env.event)) {
+      this.postpone(env);
+      return false;
+    }
+    return true;
+  }
+
+  private markDelivered(env: Envelope): void {
+    this.deliveredPublished = true;
+    const wait = env.deliveredAt - env.enqueuedAt;
+    this.host.counters.countDelivered(wait);
+    this.host.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
+  }
+
+  private finishTell(env: Envelope): void {
+    env.state = 'done';
+    clearEnvelope(env, this.host.clock);
+  }
+
+  private postpone(env: Envelope): void {
+    this.mailbox.postpone(env);
+    this.host.publish('mailbox.postponed', { id: env.id, type: env.event.type, postponed: this.mailbox.postponed });
+  }
+
+  // ---- caller-side endings -----------------------------------------------------------
+
+  /** The caller's signal fired, or its deadline passed. */
+  abort(env: Envelope, why: 'cancelled' | 'deadline', timeoutMs = 0): void {
+    const host = this.host;
+    if (env.state === 'queued' || env.state === 'postponed') {
+      this.mailbox.remove(env);
+      const err = why === 'cancelled' ? errors.cancelled(host.address, 'queued') : errors.deadlineExceeded(host.address, 'queued', timeoutMs);
+      this.reject(env, err);
+      if (this.mailbox.depth === 0 && host.turns.size === 0) host.quiet();
+    } else if (env.state === 'running' && env.reply) {
+      clearEnvelope(env, host.clock);
+      if (!env.settled) {
+        settle(env, why === 'cancelled' ? errors.cancelled(host.address, 'running') : errors.deadlineExceeded(host.address, 'running', timeoutMs));
+      }
+      if (host.kind.cancelEvent && host.status === 'running') {
+        this.enqueue({ type: host.kind.cancelEvent, requestId: env.id } as EventObject, undefined, undefined, env);
+      }
+    }
+  }
+
+  private expire(env: Envelope, timeoutMs: number): void {
+    env.timer = undefined;
+    this.abort(env, 'deadline', timeoutMs);
+  }
+
+  /** Ends a waiting envelope with a coded error. */
+  private reject(env: Envelope, err: InterlockError): void {
+    env.state = 'done';
+    clearEnvelope(env, this.host.clock);
+    this.host.counters.countRejected();
+    this.host.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
+    settle(env, err);
+  }
+}
