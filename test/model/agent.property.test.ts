@@ -18,7 +18,7 @@ import { describe, it } from 'vitest';
 import type { AnyEventObject } from 'xstate';
 import { agentMachine, type AgentContext, type Subscription } from '../../machines/agent.js';
 import { type ActorHandle, createRuntime, SimulatedClock, type BusRecord, type Runtime } from '../../src/index.js';
-import { crashes, fcParams, quiesce, settlementProblems, type Caller } from './props.js';
+import { crashes, fcParams, quiesce, settlementProblems, Tick, type Caller } from './props.js';
 
 type WorkPlan = 'done' | 'subscription' | 'error' | 'hang' | 'hang-stubborn';
 type RestartPlan = 'done' | 'error' | 'hang' | 'hang-stubborn';
@@ -135,15 +135,6 @@ class Tell implements fc.AsyncCommand<Model, Real> {
     r.ref.tell({ type: this.type });
   }
   toString = () => this.type;
-}
-
-class Tick implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly ms: number) {}
-  check = () => true;
-  async run(_m: Model, r: Real) {
-    await r.clock.tick(this.ms);
-  }
-  toString = () => `tick(${this.ms})`;
 }
 
 const commandArbs = [

@@ -51,3 +51,13 @@ export function crashes(records: BusRecord[]): string[] {
     .filter((r) => r.type === 'lifecycle.crashed' || r.type === 'lifecycle.failed')
     .map((r) => `${r.type}: ${(r.data as { error?: string }).error}`);
 }
+
+/** Advances the run's simulated clock (the same command for every model run). */
+export class Tick<M extends object, R extends { clock: SimulatedClock }> implements fc.AsyncCommand<M, R> {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(_m: M, r: R) {
+    await r.clock.tick(this.ms);
+  }
+  toString = () => `tick(${this.ms})`;
+}

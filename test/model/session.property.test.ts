@@ -21,7 +21,7 @@ import type { AnyEventObject, EventObject } from 'xstate';
 import { sessionMachine, type BusyPolicy, type DisconnectPolicy, type SessionContext } from '../../machines/session.js';
 import { type ActorHandle, createRuntime, errors, SimulatedClock, type BusRecord, type Runtime } from '../../src/index.js';
 import type { Provider, ProviderChunk } from '../../src/providers/types.js';
-import { crashes, fcParams, quiesce, settlementProblems, type Caller } from './props.js';
+import { crashes, fcParams, quiesce, settlementProblems, Tick, type Caller } from './props.js';
 
 interface Plan {
   chunks: number;
@@ -148,15 +148,6 @@ class Tell implements fc.AsyncCommand<Model, Real> {
     else r.ref.tell({ type: this.what });
   }
   toString = () => this.what;
-}
-
-class Tick implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly ms: number) {}
-  check = () => true;
-  async run(_m: Model, r: Real) {
-    await r.clock.tick(this.ms);
-  }
-  toString = () => `tick(${this.ms})`;
 }
 
 const commandArbs = [
