@@ -38,7 +38,7 @@ export type ChatEvent = { type: 'chat'; v: number };
 /** Interlock: idle --chat--> processing (runTask) --done--> idle, replying the output. */
 export function askMachine({ runTask, reply, fail }: Api) {
   return setup({
-    types: {} as { events: ChatEvent | { type: 'done'; o: number } | { type: 'err'; e: unknown } },
+    types: {} as { events: ChatEvent | { type: '@done'; o: number } | { type: '@err'; e: unknown } },
   }).createMachine({
     id: 'ask',
     initial: 'idle',
@@ -46,12 +46,12 @@ export function askMachine({ runTask, reply, fail }: Api) {
       idle: { on: { chat: 'processing' } },
       processing: {
         entry: runTask(async ({ event }) => work.fn((event as ChatEvent).v), {
-          done: (o) => ({ type: 'done', o: o as number }),
-          error: (e) => ({ type: 'err', e }),
+          done: (o) => ({ type: '@done', o: o as number }),
+          error: (e) => ({ type: '@err', e }),
         }),
         on: {
-          done: { target: 'idle', actions: reply(({ event }: { event: { o: number } }) => event.o) },
-          err: { target: 'idle', actions: fail(({ event }: { event: { e: unknown } }) => event.e) },
+          '@done': { target: 'idle', actions: reply(({ event }: { event: { o: number } }) => event.o) },
+          '@err': { target: 'idle', actions: fail(({ event }: { event: { e: unknown } }) => event.e) },
         },
       },
     },

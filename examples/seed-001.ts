@@ -11,7 +11,7 @@ import { createRuntime, fail, reply, runTask } from '../src/index.js';
 const agent = setup({
   types: {} as {
     context: { history: string[] };
-    events: { type: 'chat'; message: string } | { type: 'answered'; text: string } | { type: 'failed'; error: unknown };
+    events: { type: 'chat'; message: string } | { type: '@answered'; text: string } | { type: '@failed'; error: unknown };
   },
 }).createMachine({
   id: 'agent',
@@ -30,7 +30,7 @@ const agent = setup({
                 if (event.message === 'crash me') throw new Error('the model server returned 500');
                 return `echo "${event.message}"`;
               },
-              { done: (text) => ({ type: 'answered', text: text as string }), error: (error) => ({ type: 'failed', error }) },
+              { done: (text) => ({ type: '@answered', text: text as string }), error: (error) => ({ type: '@failed', error }) },
             ),
           ],
         },
@@ -38,11 +38,11 @@ const agent = setup({
     },
     processing: {
       on: {
-        answered: {
+        '@answered': {
           target: 'idle',
           actions: [assign({ history: ({ context, event }) => [...context.history, `agent: ${event.text}`] }), reply(({ event }) => event.text)],
         },
-        failed: { target: 'idle', actions: fail(({ event }) => event.error) },
+        '@failed': { target: 'idle', actions: fail(({ event }) => event.error) },
       },
     },
   },

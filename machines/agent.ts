@@ -1,7 +1,7 @@
 /**
  * The agent (seed 004): a backend-driving agent with ordered API subscriptions.
  *
- *   idle ──request──▶ processing ──work.done──▶ idle
+ *   idle ──request──▶ processing ──@work.done──▶ idle
  *    │                   │ cancel ▶ cancelling ▶ idle
  *    └─ subscription.failed (current epoch) ─▶ switching-subscription ▶ restarting ▶ idle
  *                                                       │                  │ (budget spent)
@@ -53,10 +53,10 @@ export type AgentEvent =
   | { type: 'cancel'; requestId?: string }
   | { type: 'subscription.failed'; epoch: number; reason?: string }
   | { type: 'reset' }
-  | { type: 'work.done'; output: unknown }
-  | { type: 'work.error'; error: unknown }
-  | { type: 'restart.done' }
-  | { type: 'restart.error'; error: unknown };
+  | { type: '@work.done'; output: unknown }
+  | { type: '@work.error'; error: unknown }
+  | { type: '@restart.done' }
+  | { type: '@restart.error'; error: unknown };
 
 export type AgentEmitted =
   | { type: 'subscription.switched'; from: string; to: string; epoch: number; reason: string }
@@ -119,7 +119,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
     types: {} as { context: AgentContext; events: AgentEvent; emitted: AgentEmitted; input: AgentCarry | undefined },
     guards: {
       currentEpoch: ({ context, event }) => event.type === 'subscription.failed' && event.epoch === context.epoch,
-      subscriptionFailure: ({ event }) => event.type === 'work.error' && isSubscriptionFailure(event.error),
+      subscriptionFailure: ({ event }) => event.type === '@work.error' && isSubscriptionFailure(event.error),
       viable: ({ context }) => nextViable(context, now()) !== undefined,
       retryInflight: ({ context }) => context.inflight !== undefined && !context.inflight.retried,
       attemptsLeft: ({ context }) => context.attempt + 1 < restartAttempts,
@@ -147,8 +147,8 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
         {
           id: () => 'work',
           for: inflightTo,
-          done: (output): AgentEvent => ({ type: 'work.done', output }),
-          error: (error): AgentEvent => ({ type: 'work.error', error }),
+          done: (output) => ({ type: '@work.done', output }),
+          error: (error) => ({ type: '@work.error', error }),
         },
       ),
       abortWork: abortTask(() => 'work'),
@@ -186,8 +186,8 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       runRestart: runTask<AgentContext, AgentEvent>(({ context, signal, self }) => options.restart(sub(context), { signal, address: addressOf(self) }), {
         id: ({ context }) => `restart-${context.epoch}-${context.attempt}`,
         for: () => undefined,
-        done: (): AgentEvent => ({ type: 'restart.done' }),
-        error: (error): AgentEvent => ({ type: 'restart.error', error }),
+        done: () => ({ type: '@restart.done' }),
+        error: (error) => ({ type: '@restart.error', error }),
       }),
       fenceRestart: fenceTask(({ context }) => `restart-${context.epoch}-${context.attempt}`),
       announceRestart: emit(({ context }) => ({ type: 'agent.restarted' as const, subscription: sub(context).id, attempt: context.attempt + 1 })),
@@ -195,7 +195,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
         type: 'restart.failed' as const,
         subscription: sub(context).id,
         attempt: context.attempt + 1,
-        error: event.type === 'restart.error' ? String((event.error as Error)?.message ?? event.error) : 'timed out',
+        error: event.type === '@restart.error' ? String((event.error as Error)?.message ?? event.error) : 'timed out',
       })),
       nextAttempt: assign(({ context }) => ({ attempt: context.attempt + 1 })),
       setFailure: assign((_, params: { reason: string }) => ({ failure: params.reason })),
@@ -231,8 +231,8 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       },
       processing: {
         on: {
-          'work.done': { target: 'idle', actions: ['answer', 'clearInflight'] },
-          'work.error': [
+          '@work.done': { target: 'idle', actions: ['answer', 'clearInflight'] },
+          '@work.error': [
             { guard: 'subscriptionFailure', target: 'switching-subscription' },
             { target: 'idle', actions: ['failWork', 'clearInflight'] },
           ],
@@ -250,8 +250,8 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       cancelling: {
         after: { cancelDeadline: { target: 'idle', actions: ['fenceWork', 'failCancelled', 'clearInflight'] } },
         on: {
-          'work.done': { target: 'idle', actions: ['failCancelled', 'clearInflight'] },
-          'work.error': { target: 'idle', actions: ['failCancelled', 'clearInflight'] },
+          '@work.done': { target: 'idle', actions: ['failCancelled', 'clearInflight'] },
+          '@work.error': { target: 'idle', actions: ['failCancelled', 'clearInflight'] },
           cancel: { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
         },
       },
@@ -268,8 +268,8 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
             entry: 'runRestart',
             after: { restartTimeout: { target: 'retry', actions: ['fenceRestart', 'restartFailed'] } },
             on: {
-              'restart.done': { target: '#agent.ready', actions: 'announceRestart' },
-              'restart.error': { target: 'retry', actions: 'restartFailed' },
+              '@restart.done': { target: '#agent.ready', actions: 'announceRestart' },
+              '@restart.error': { target: 'retry', actions: 'restartFailed' },
             },
           },
           retry: {

@@ -1,10 +1,10 @@
 /**
  * The chat session (seed 002): at most one model stream per session at any instant.
  *
- *   idle ──prompt──▶ streaming ──stream.closed──▶ idle
+ *   idle ──prompt──▶ streaming ──@stream.closed──▶ idle
  *                       │ prompt (interrupt) / cancel / disconnect (cancel) / close
  *                       ▼
- *                   cancelling ──stream.closed, or cleanup deadline (fence)──▶ streaming (next prompt) | idle | closed
+ *                   cancelling ──@stream.closed, or cleanup deadline (fence)──▶ streaming (next prompt) | idle | closed
  *
  * Lifecycle is the control plane: a stream starts, is cancelled, closes or is fenced by a
  * transition. Token chunks are the data plane: the stream's task emits them straight to
@@ -40,7 +40,7 @@ export type SessionEvent =
   | { type: 'cancel'; requestId?: string }
   | { type: 'disconnect' }
   | { type: 'close' }
-  | { type: 'stream.closed'; gen: number; outcome: StreamOutcome; text: string; error?: unknown; finishReason?: string };
+  | { type: '@stream.closed'; gen: number; outcome: StreamOutcome; text: string; error?: unknown; finishReason?: string };
 
 /** What the session emits; chunks and ends carry the stream generation and request id. */
 export type SessionEmitted =
@@ -93,7 +93,7 @@ export function sessionMachine(options: SessionOptions) {
   if (!(cleanupDeadlineMs > 0)) throw new RangeError('cleanupDeadlineMs must be > 0');
   const activeTask = ({ context }: { context: SessionContext }) => (context.active ? taskId(context.active.gen) : undefined);
   const isCurrent = ({ context, event }: { context: SessionContext; event: SessionEvent }) =>
-    event.type === 'stream.closed' && context.active !== undefined && event.gen === context.active.gen;
+    event.type === '@stream.closed' && context.active !== undefined && event.gen === context.active.gen;
 
   return setup({
     types: {} as { context: SessionContext; events: SessionEvent; emitted: SessionEmitted },
@@ -148,9 +148,9 @@ export function sessionMachine(options: SessionOptions) {
         {
           id: ({ context }) => taskId(context.gen),
           for: ({ context }) => context.active?.requestId,
-          done: (r): SessionEvent => ({ type: 'stream.closed', ...r }),
+          done: (r) => ({ type: '@stream.closed', ...r }),
           // The task folds every failure into its result; this fires only if that code itself throws.
-          error: (error): SessionEvent => ({ type: 'stream.closed', gen: -1, outcome: 'error', text: '', error }),
+          error: (error) => ({ type: '@stream.closed', gen: -1, outcome: 'error', text: '', error }),
         },
       ),
       abortActive: abortTask(activeTask),
@@ -216,7 +216,7 @@ export function sessionMachine(options: SessionOptions) {
           cancel: { actions: { type: 'ignore', params: { reason: 'no stream' } } },
           disconnect: { actions: { type: 'ignore', params: { reason: 'no stream' } } },
           close: 'closed',
-          'stream.closed': { actions: 'stale' },
+          '@stream.closed': { actions: 'stale' },
         },
       },
       streaming: {
@@ -232,7 +232,7 @@ export function sessionMachine(options: SessionOptions) {
           ],
           disconnect: [{ guard: 'detach', actions: { type: 'ignore', params: { reason: 'detach policy' } } }, { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'disconnected' } }, 'abortActive'] }],
           close: { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'closed' } }, 'closeAfter', 'abortActive'] },
-          'stream.closed': [
+          '@stream.closed': [
             { guard: 'doneOk', target: 'idle', actions: [{ type: 'reason', params: { reason: 'done' } }, 'recordAnswer', 'endActive', 'answerActive', 'clearActive'] },
             { guard: 'current', target: 'idle', actions: [{ type: 'reason', params: { reason: 'error' } }, 'endActive', 'failActive', 'clearActive'] },
             { actions: 'stale' },
@@ -263,7 +263,7 @@ export function sessionMachine(options: SessionOptions) {
             { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending', 'closeAfter'] },
             { actions: 'closeAfter' },
           ],
-          'stream.closed': [{ guard: 'current', target: 'settled', actions: 'recordAnswer' }, { actions: 'stale' }],
+          '@stream.closed': [{ guard: 'current', target: 'settled', actions: 'recordAnswer' }, { actions: 'stale' }],
         },
       },
       /** Transient: the old stream closed or was fenced. End it, then start the next prompt or rest. */

@@ -2,7 +2,7 @@
  * The worker (seed 003): takes one item at a time, heartbeats while it works, and is
  * restarted by the supervisor when it stalls.
  *
- *   idle ──item──▶ working (meta.stallAfterMs) ──item.done / item.error──▶ idle
+ *   idle ──item──▶ working (meta.stallAfterMs) ──@item.done / @item.error──▶ idle
  *
  * `working` declares a progress deadline. The item's work heartbeats through its task
  * context; a worker that shows no progress past the deadline is crashed with a stall,
@@ -22,8 +22,8 @@ export interface WorkerOptions<TItem = unknown, TOutput = unknown> {
 
 export type WorkerEvent =
   | { type: 'item'; item: unknown; name?: string }
-  | { type: 'item.done'; output: unknown }
-  | { type: 'item.error'; error: unknown };
+  | { type: '@item.done'; output: unknown }
+  | { type: '@item.error'; error: unknown };
 
 export interface WorkerContext {
   processed: number;
@@ -41,8 +41,8 @@ export function workerMachine<TItem = unknown, TOutput = unknown>(options: Worke
       work: runTask<WorkerContext, WorkerEvent, TOutput>(({ event, signal, emit, heartbeat }) =>
         options.process((event as { item: TItem }).item, { signal, emit, heartbeat }),
       {
-        done: (output): WorkerEvent => ({ type: 'item.done', output }),
-        error: (error): WorkerEvent => ({ type: 'item.error', error }),
+        done: (output) => ({ type: '@item.done', output }),
+        error: (error) => ({ type: '@item.error', error }),
       }),
       answer: reply(({ event }: { event: WorkerEvent }) => (event as { output: unknown }).output),
       failItem: fail(({ event }: { event: WorkerEvent }) => (event as { error: unknown }).error),
@@ -58,8 +58,8 @@ export function workerMachine<TItem = unknown, TOutput = unknown>(options: Worke
       working: {
         meta: { stallAfterMs },
         on: {
-          'item.done': { target: 'idle', actions: ['countDone', 'answer'] },
-          'item.error': { target: 'idle', actions: ['countFailed', 'failItem'] },
+          '@item.done': { target: 'idle', actions: ['countDone', 'answer'] },
+          '@item.error': { target: 'idle', actions: ['countFailed', 'failItem'] },
         },
       },
     },

@@ -280,12 +280,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   sendInternal(event: EventObject): void {
-    try {
-      this.actor!.send(event);
-    } catch (err) {
-      // send() itself does not throw for machine errors (they arrive as crash()); this is a bad event object.
-      this.crash(err);
-    }
+    this.delivery.sendInternal(event);
   }
 
   emitFor(turn: Envelope | undefined, event: EventObject): void {

@@ -2,6 +2,7 @@ import type { AnyActor, AnyMachineSnapshot, EventObject } from 'xstate';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, type InterlockError } from '../errors.js';
+import { isInternalType } from '../events.js';
 import type { Kind } from '../kinds.js';
 import {
   clearEnvelope,
@@ -42,6 +43,8 @@ export interface DeliveryHost {
   touched(): void;
   /** Nothing waiting and no turn open: shutdown's drain may be done. */
   quiet(): void;
+  /** The machine failed (or was handed an event it must never see): supervise. */
+  crash(cause: unknown): void;
 }
 
 /** Deliveries per drain before yielding to I/O with setImmediate. */
@@ -202,7 +205,7 @@ export class Delivery {
     this.delivering = env;
     this.deliveredPublished = false;
     try {
-      actor.send(env.event);
+      send(actor, env.event);
     } finally {
       this.delivering = undefined;
     }
@@ -221,6 +224,34 @@ export class Delivery {
       this.markDelivered(env);
     }
     if (!env.reply) this.finishTell(env);
+  }
+
+  /**
+   * The door for internal events (`runTask` outcomes): they do not queue behind callers'
+   * envelopes, but they reach the machine only here, and only in the `@` namespace that
+   * callers can never send (see events.ts). An outcome outside it is a bug in the machine:
+   * the actor crashes with a coded error naming the type, rather than let a caller forge it.
+   */
+  sendInternal(event: EventObject): void {
+    const host = this.host;
+    const actor = host.actor;
+    if (!actor || host.status !== 'running') return;
+    const type = (event as EventObject | undefined)?.type;
+    if (typeof type !== 'string' || !isInternalType(type)) {
+      host.crash(
+        errors.invalidEvent(
+          host.address,
+          `a task outcome must be an internal event whose type starts with '@' (got ${JSON.stringify(type)}); callers could forge any other type`,
+        ),
+      );
+      return;
+    }
+    try {
+      send(actor, event);
+    } catch (err) {
+      // send() does not throw for machine errors (they arrive as a crash); this is a bad event object.
+      host.crash(err);
+    }
   }
 
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
@@ -289,4 +320,9 @@ export class Delivery {
     this.host.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
     settle(env, err);
   }
+}
+
+/** Where every event enters an XState actor: caller envelopes from deliver(), internal events from sendInternal(). */
+function send(actor: AnyActor, event: EventObject): void {
+  actor.send(event);
 }

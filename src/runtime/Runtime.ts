@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { AnyEventObject, AnyMachineSnapshot, EventFromLogic, EventObject } from 'xstate';
 import { parseAddress } from '../address.js';
+import type { PublicEvent } from '../events.js';
 import { Bus } from '../bus/Bus.js';
 import type { BusRecord, ResumePoint } from '../bus/records.js';
 import type { Clock } from '../clock.js';
@@ -27,10 +28,11 @@ export interface AskOptions extends TellOptions {
 }
 
 type KindOfAddress<A> = A extends `${infer N}/${string}` ? N : never;
+/** The events a caller may send to address `A`: its machine's events minus the internal (`@`) ones. */
 export type EventForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [never]
   ? AnyEventObject
   : KindOfAddress<A> extends keyof K
-    ? EventFromLogic<K[KindOfAddress<A>]['machine']>
+    ? PublicEvent<EventFromLogic<K[KindOfAddress<A>]['machine']>>
     : AnyEventObject;
 
 /** A virtual reference: nothing is activated until the first message. */
@@ -95,7 +97,7 @@ export class Runtime<K extends Kinds = Kinds> {
   }
 
   ref<A extends string>(address: A): ActorHandle<EventForAddress<K, A>>;
-  ref<N extends keyof K & string>(kind: N, key: string): ActorHandle<EventFromLogic<K[N]['machine']>>;
+  ref<N extends keyof K & string>(kind: N, key: string): ActorHandle<PublicEvent<EventFromLogic<K[N]['machine']>>>;
   ref(kindOrAddress: string, key?: string): ActorHandle<any> {
     const address = key === undefined ? kindOrAddress : `${kindOrAddress}/${key}`;
     const { kind } = parseAddress(address);

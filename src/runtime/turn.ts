@@ -1,5 +1,6 @@
 import type { AnyActorRef, EventObject } from 'xstate';
 import { hostOf } from './registry.js';
+import type { InternalEventOf } from '../events.js';
 import type { TaskContext } from './TaskSet.js';
 
 /**
@@ -74,8 +75,8 @@ export function fail<TContext = any, TEvent extends EventObject = any>(
 export function runTask<TContext = any, TEvent extends EventObject = any, TOutput = unknown>(
   run: (args: TurnArgs<TContext, TEvent> & TaskContext) => Promise<TOutput> | TOutput,
   events: {
-    done: (output: TOutput) => EventObject;
-    error: (err: unknown) => EventObject;
+    done: (output: TOutput) => NoInfer<InternalEventOf<TEvent>>;
+    error: (err: unknown) => NoInfer<InternalEventOf<TEvent>>;
     /** Names the task so the machine can abort or fence it. */
     id?: (args: TurnArgs<TContext, TEvent>) => string;
     /**

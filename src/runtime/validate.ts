@@ -1,5 +1,6 @@
 import type { EventObject } from 'xstate';
 import { errors } from '../errors.js';
+import { isReservedType } from '../events.js';
 import { PRIORITY_LANE } from '../mailbox/envelope.js';
 import type { EnqueueOptions } from './Delivery.js';
 
@@ -9,8 +10,11 @@ export function validateSend(address: string, event: unknown, options: unknown):
     throw errors.invalidEvent(address, 'an event must be an object with a string `type`');
   }
   const type = (event as EventObject).type;
-  if (type === '' || type.startsWith('xstate.') || type.startsWith('@interlock.')) {
-    throw errors.invalidEvent(address, `event type '${type}' is empty or reserved`);
+  if (isReservedType(type)) {
+    throw errors.invalidEvent(
+      address,
+      type === '' ? 'the event type is empty' : `event type '${type}' is reserved ('@…' is internal to the runtime and its tasks, 'xstate.…' to XState)`,
+    );
   }
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) throw errors.invalidEvent(address, 'options must be an object');

@@ -15,8 +15,8 @@ export type ProbeEvent =
   | { type: 'req'; n: number; mode: Mode; sleepMs?: number }
   | { type: 'ping'; n: number }
   | { type: 'boom'; n: number }
-  | { type: 'done'; n: number; task: number }
-  | { type: 'failed'; n: number; task: number }
+  | { type: '@done'; n: number; task: number }
+  | { type: '@failed'; n: number; task: number }
   | { type: 'cancel'; requestId?: string };
 
 /** One event the machine accepted (its actions ran), in order. */
@@ -139,7 +139,7 @@ export function probeMachine(options: ProbeOptions) {
     };
   /** A task outcome must come from a task this very actor instance started for this request. */
   const checkOwn = ({ context, event, self }: { context: Ctx; event: ProbeEvent; self: AnyActorRef }) => {
-    if (event.type !== 'done' && event.type !== 'failed') return;
+    if (event.type !== '@done' && event.type !== '@failed') return;
     const task = log.tasks[event.task - 1];
     const me = actorId(self);
     if (!task) return void log.violations.push(`unknown task ${event.task} reached actor ${me}`);
@@ -210,10 +210,10 @@ export function probeMachine(options: ProbeOptions) {
                   },
                   {
                     id: ({ event }) => taskId((event as { n: number }).n),
-                    done: (t) => ({ type: 'done', n: (t as TaskRecord).n, task: (t as TaskRecord).id }),
+                    done: (t) => ({ type: '@done', n: (t as TaskRecord).n, task: (t as TaskRecord).id }),
                     error: (err) => {
                       const t = (err as { task?: TaskRecord }).task;
-                      return { type: 'failed', n: t?.n ?? -1, task: t?.id ?? 0 };
+                      return { type: '@failed', n: t?.n ?? -1, task: t?.id ?? 0 };
                     },
                   },
                 ),
@@ -225,8 +225,8 @@ export function probeMachine(options: ProbeOptions) {
       busy: {
         meta,
         on: {
-          done: { target: 'idle', actions: [receive('busy'), checkOwn, reply(({ event }) => ({ n: (event as { n: number }).n }))] },
-          failed: [
+          '@done': { target: 'idle', actions: [receive('busy'), checkOwn, reply(({ event }) => ({ n: (event as { n: number }).n }))] },
+          '@failed': [
             { guard: ({ context }) => context.mode === 'reject-throw', actions: [receive('busy'), checkOwn, boom('failure handler threw')] },
             { target: 'idle', actions: [receive('busy'), checkOwn, fail(({ event }) => `probe failed n=${(event as { n: number }).n}`)] },
           ],
@@ -238,8 +238,8 @@ export function probeMachine(options: ProbeOptions) {
       cancelling: {
         meta,
         on: {
-          done: { target: 'idle', actions: [receive('cancelling'), checkOwn, fail('cancelled')] },
-          failed: { target: 'idle', actions: [receive('cancelling'), checkOwn, fail('cancelled')] },
+          '@done': { target: 'idle', actions: [receive('cancelling'), checkOwn, fail('cancelled')] },
+          '@failed': { target: 'idle', actions: [receive('cancelling'), checkOwn, fail('cancelled')] },
         },
       },
     },

@@ -65,7 +65,7 @@ describe('agent machine: model (xstate/graph)', () => {
   });
 
   it('reaches switching, restarting and failed with getSimplePaths over failures and restarts alone', () => {
-    const spec = { ...agentSpec, events: (s: ModelSnapshot) => agentSpec.events(s).filter((e) => ['failed.current', 'restart.done', 'restart.error'].includes(e.type)) };
+    const spec = { ...agentSpec, events: (s: ModelSnapshot) => agentSpec.events(s).filter((e) => ['failed.current', '@restart.done', '@restart.error'].includes(e.type)) };
     const simple = getSimplePaths(modelLogic(modelAgentMachine(), spec) as never, traversal(spec) as never) as { state: ModelSnapshot }[];
     const values = new Set(simple.map((p) => JSON.stringify(p.state.machine.value)));
     console.log(`agent simple paths (failed.current, restart.done, restart.error): ${simple.length} paths, values ${[...values].sort().join(', ')}`);

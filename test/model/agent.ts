@@ -64,9 +64,9 @@ export const agentSpec: ModelSpec = {
       out.push({ type: 'cancel' }, { type: 'cancel.other' });
       if (c.inflight) out.push({ type: 'cancel.inflight' });
     }
-    if (taskFor(s, 'work')) out.push({ type: 'work.done' }, { type: 'work.error', error: 'subscription' }, { type: 'work.error', error: 'other' });
+    if (taskFor(s, 'work')) out.push({ type: '@work.done' }, { type: '@work.error', error: 'subscription' }, { type: '@work.error', error: 'other' });
     if (taskFor(s, 'work.fenced')) out.push({ type: 'work.settles' });
-    if (taskFor(s, 'restart')) out.push({ type: 'restart.done' }, { type: 'restart.error' });
+    if (taskFor(s, 'restart')) out.push({ type: '@restart.done' }, { type: '@restart.error' });
     if (taskFor(s, 'restart.fenced')) out.push({ type: 'restart.settles' });
     const v = valueOf(s);
     if (v === JSON.stringify({ restarting: 'attempt' })) out.push({ type: 'timeout', which: 'restart' });
@@ -93,14 +93,14 @@ export const agentSpec: ModelSpec = {
         return tell({ type: 'cancel', requestId: 'nobody' });
       case 'cancel.inflight':
         return tell({ type: 'cancel', requestId: c.inflight!.requestId });
-      case 'work.done':
+      case '@work.done':
         return { kind: 'task', taskId: 'work', ok: true, value: (t) => `out ${t.n}` };
-      case 'work.error':
+      case '@work.error':
         return { kind: 'task', taskId: 'work', ok: false, value: () => (a.error === 'subscription' ? quota() : other()) };
-      case 'restart.done':
-      case 'restart.error': {
+      case '@restart.done':
+      case '@restart.error': {
         const t = taskFor(s, 'restart')!;
-        return e.type === 'restart.done'
+        return e.type === '@restart.done'
           ? { kind: 'task', taskId: t.id, ok: true, value: () => undefined }
           : { kind: 'task', taskId: t.id, ok: false, value: () => new Error('backend did not come up') };
       }
@@ -279,19 +279,19 @@ export async function replayAgent(steps: ModelStep[]): Promise<string[]> {
             e.type === 'cancel' ? { type: 'cancel' } : { type: 'cancel', requestId: e.type === 'cancel.other' ? 'nobody' : c.inflight?.requestId },
           );
           break;
-        case 'work.done':
+        case '@work.done':
           callOf('work')?.succeed(`out`);
           break;
-        case 'work.error':
+        case '@work.error':
           callOf('work')?.fail(e.error === 'subscription' ? quota() : other());
           break;
         case 'work.settles':
           callOf('work.fenced')?.succeed('late');
           break;
-        case 'restart.done':
+        case '@restart.done':
           callOf('restart')?.succeed();
           break;
-        case 'restart.error':
+        case '@restart.error':
           callOf('restart')?.fail(new Error('backend did not come up'));
           break;
         case 'restart.settles':

@@ -43,7 +43,9 @@ export type Delivery =
   /** A fenced task finally settles: nothing reaches the machine. */
   | { kind: 'settle-fenced'; taskId: string }
   /** A delayed (`after`) event firing. */
-  | { kind: 'timer'; event: EventObject };
+  | { kind: 'timer'; event: EventObject }
+  /** An internal (`@`) event through the runtime's door for task outcomes, not the mailbox. */
+  | { kind: 'internal'; event: EventObject };
 
 export interface Env {
   id: string;

@@ -6,6 +6,7 @@
 import type { AnyEventObject as EventObject } from 'xstate';
 import { sessionMachine, type BusyPolicy, type DisconnectPolicy, type SessionContext } from '../../machines/session.js';
 import { createRuntime, SimulatedClock, flushMicrotasks, type BusRecord } from '../../src/index.js';
+import { injectInternal } from '../helpers/internal.js';
 import { controlledProvider } from './fakes.js';
 import type { AbstractEvent, Delivery, ModelSnapshot, ModelSpec, ModelStep } from './harness.js';
 
@@ -58,7 +59,9 @@ export const sessionSpec: ModelSpec = {
       else if (t.aborted) out.push({ type: 'stream.closes', role, outcome: 'aborted' });
       else out.push({ type: 'stream.closes', role, outcome: 'done' }, { type: 'stream.closes', role, outcome: 'error' });
     }
-    for (const outcome of ['done', 'error', 'aborted']) out.push({ type: 'stream.closed.stale', outcome });
+    // A stale close is an internal event: it can only reach an actor that is active, i.e.
+    // after some envelope activated it (a real task's outcome never precedes its actor).
+    if (s.seq > 0) for (const outcome of ['done', 'error', 'aborted']) out.push({ type: 'stream.closed.stale', outcome });
     if (s.machine.value === 'cancelling') out.push({ type: 'cleanup.timeout' });
     return out;
   },
@@ -80,7 +83,7 @@ export const sessionSpec: ModelSpec = {
       case 'close':
         return tell({ type: e.type });
       case 'stream.closed.stale':
-        return tell({ type: 'stream.closed', gen: c.gen - 1, outcome: (e as { outcome?: string }).outcome, text: '' });
+        return { kind: 'internal', event: { type: '@stream.closed', gen: c.gen - 1, outcome: (e as { outcome?: string }).outcome, text: '' } };
       case 'cleanup.timeout':
         return { kind: 'timer', event: { type: TIMEOUT } };
       case 'stream.settles':
@@ -285,8 +288,7 @@ export async function replaySession(cfg: SessionConfig, steps: ModelStep[]): Pro
           ref.tell({ type: e.type });
           break;
         case 'stream.closed.stale':
-          seq++;
-          ref.tell({ type: 'stream.closed', gen: c.gen - 1, outcome: e.outcome as 'done', text: '' });
+          injectInternal(rt, 'session/s', { type: '@stream.closed', gen: c.gen - 1, outcome: e.outcome as 'done', text: '' } as EventObject);
           break;
         case 'cleanup.timeout':
           await clock.tick(CLEANUP_MS);

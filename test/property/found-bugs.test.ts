@@ -9,7 +9,7 @@ import { createRuntime, flushMicrotasks, reply, runTask, SimulatedClock, type Bu
  * instead of hanging on a promise that never settles.
  */
 
-type JobEvent = { type: 'job'; id: string; ms?: number; throwInAction?: boolean } | { type: 'finished'; id: string } | { type: 'boom' };
+type JobEvent = { type: 'job'; id: string; ms?: number; throwInAction?: boolean } | { type: '@finished'; id: string } | { type: 'boom' };
 
 /** idle --job--> busy (a task of `ms` on the clock) --finished--> idle, replying the job id. */
 function jobMachine(clock: SimulatedClock) {
@@ -36,13 +36,13 @@ function jobMachine(clock: SimulatedClock) {
                   const e = event as Extract<JobEvent, { type: 'job' }>;
                   return new Promise<string>((resolve) => clock.setTimeout(() => resolve(e.id), e.ms ?? 0));
                 },
-                { done: (id) => ({ type: 'finished', id: id as string }), error: () => ({ type: 'finished', id: 'error' }) },
+                { done: (id) => ({ type: '@finished', id: id as string }), error: () => ({ type: '@finished', id: 'error' }) },
               ),
             ],
           },
         },
       },
-      busy: { on: { finished: { target: 'idle', actions: reply(({ event }) => (event as { id: string }).id) } } },
+      busy: { on: { '@finished': { target: 'idle', actions: reply(({ event }) => (event as { id: string }).id) } } },
     },
   });
 }

@@ -40,7 +40,7 @@ function agentMachine(probe: { active: number; maxActive: number; seen: string[]
   return setup({
     types: {} as {
       context: { history: string[] };
-      events: Turn | { type: 'answered'; text: string } | { type: 'crashed'; error: unknown };
+      events: Turn | { type: '@answered'; text: string } | { type: '@crashed'; error: unknown };
     },
   }).createMachine({
     id: 'agent',
@@ -67,7 +67,7 @@ function agentMachine(probe: { active: number; maxActive: number; seen: string[]
                   if (event.message.includes('poison')) throw new Error(`model refused '${event.message}'`);
                   return `reply to ${event.message} (history ${context.history.length})`;
                 },
-                { done: (text) => ({ type: 'answered', text: text as string }), error: (error) => ({ type: 'crashed', error }) },
+                { done: (text) => ({ type: '@answered', text: text as string }), error: (error) => ({ type: '@crashed', error }) },
               ),
             ],
           },
@@ -75,11 +75,11 @@ function agentMachine(probe: { active: number; maxActive: number; seen: string[]
       },
       processing: {
         on: {
-          answered: {
+          '@answered': {
             target: 'idle',
             actions: [assign({ history: ({ context, event }) => [...context.history, `assistant:${event.text}`] }), reply(({ event }) => event.text)],
           },
-          crashed: { target: 'idle', actions: fail(({ event }) => event.error) },
+          '@crashed': { target: 'idle', actions: fail(({ event }) => event.error) },
         },
       },
     },

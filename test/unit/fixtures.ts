@@ -17,8 +17,10 @@ export function record(events$: Observable<BusRecord>) {
 
 export type WorkEvent =
   | { type: 'work'; id: string; gate?: Promise<void>; fail?: boolean; throwInAction?: boolean }
-  | { type: 'done'; output: string }
-  | { type: 'error'; error: unknown }
+  | { type: '@done'; output: string }
+  /** A caller ending the running turn early (public, unlike the task outcome `@done`). */
+  | { type: 'finish'; output: string }
+  | { type: '@error'; error: unknown }
   | { type: 'cancel'; requestId?: string }
   | { type: 'note'; text: string };
 
@@ -55,7 +57,7 @@ export function workMachine(log: { events: string[]; active: number; maxActive: 
                   if (e.fail) throw new Error(`work ${e.id} failed`);
                   return `done:${e.id}`;
                 },
-                { done: (output) => ({ type: 'done', output: output as string }), error: (error) => ({ type: 'error', error }) },
+                { done: (output) => ({ type: '@done', output: output as string }), error: (error) => ({ type: '@error', error }) },
               ),
             ],
           },
@@ -64,7 +66,7 @@ export function workMachine(log: { events: string[]; active: number; maxActive: 
       },
       busy: {
         on: {
-          done: {
+          '@done': {
             target: 'idle',
             actions: [
               ({ event }) => {
@@ -75,7 +77,19 @@ export function workMachine(log: { events: string[]; active: number; maxActive: 
               reply(({ event }) => (event as { output: string }).output),
             ],
           },
-          error: {
+          // A caller ending the running turn early: same as the task's outcome.
+          finish: {
+            target: 'idle',
+            actions: [
+              ({ event }) => {
+                log.active--;
+                log.events.push(`end:${event.output}`);
+              },
+              assign({ count: ({ context }) => context.count + 1 }),
+              reply(({ event }) => (event as { output: string }).output),
+            ],
+          },
+          '@error': {
             target: 'idle',
             actions: [
               () => {

@@ -194,14 +194,14 @@ describe('abort signals', () => {
 
   it('drops a runtime cancel whose turn already ended instead of cancelling the next turn', async () => {
     const log = newLog();
-    const rt = createRuntime({ kinds: { w: { machine: workMachine(log), cancelEvent: 'cancel', mailbox: { control: ['done'] } } } });
+    const rt = createRuntime({ kinds: { w: { machine: workMachine(log), cancelEvent: 'cancel', mailbox: { control: ['finish'] } } } });
     const bus = record(rt.events$);
     const ref = rt.ref('w/1');
     const ac = new AbortController();
     const a = ref.ask({ type: 'work', id: 'A', gate: new Promise(() => {}) }, { signal: ac.signal }).catch((e: unknown) => e);
     await flushMicrotasks();
-    // The turn's end ('done', control lane) is queued before the caller aborts: the cancel is stale.
-    ref.tell({ type: 'done', output: 'early' });
+    // The turn's end ('finish', control lane) is queued before the caller aborts: the cancel is stale.
+    ref.tell({ type: 'finish', output: 'early' });
     ac.abort();
     const b = ref.ask({ type: 'work', id: 'B' });
     expect(await a).toMatchObject({ code: 'INTERLOCK_CANCELLED' });

@@ -63,7 +63,7 @@ describe('supervisor', () => {
   it('treats a stall (no progress past meta.stallAfterMs) like a crash and delivers the queue after restart', async () => {
     const clock = new SimulatedClock();
     const machine = setup({
-      types: {} as { context: { done: string[] }; events: { type: 'job'; id: string; hang?: boolean } | { type: 'finished'; id: string } },
+      types: {} as { context: { done: string[] }; events: { type: 'job'; id: string; hang?: boolean } | { type: '@finished'; id: string } },
     }).createMachine({
       context: { done: [] },
       initial: 'idle',
@@ -72,10 +72,10 @@ describe('supervisor', () => {
         working: {
           meta: { stallAfterMs: 5_000 },
           entry: runTask(({ event }) => (event as { hang?: boolean }).hang ? new Promise<string>(() => {}) : Promise.resolve((event as { id: string }).id), {
-            done: (id) => ({ type: 'finished', id: id as string }),
-            error: () => ({ type: 'finished', id: 'error' }),
+            done: (id) => ({ type: '@finished', id: id as string }),
+            error: () => ({ type: '@finished', id: 'error' }),
           }),
-          on: { finished: { target: 'idle', actions: [assign({ done: ({ context, event }) => [...context.done, event.id] }), reply(({ event }) => event.id)] } },
+          on: { '@finished': { target: 'idle', actions: [assign({ done: ({ context, event }) => [...context.done, event.id] }), reply(({ event }) => event.id)] } },
         },
       },
     });
@@ -137,7 +137,7 @@ describe('async work (runTask)', () => {
     const clock = new SimulatedClock();
     let seenSignal: AbortSignal | undefined;
     const late = gate();
-    const machine = setup({ types: {} as { events: { type: 'go' } | { type: 'result'; v: string } | { type: 'explode' } } }).createMachine({
+    const machine = setup({ types: {} as { events: { type: 'go' } | { type: '@result'; v: string } | { type: 'explode' } } }).createMachine({
       initial: 'idle',
       states: {
         idle: { on: { go: 'busy' } },
@@ -148,10 +148,10 @@ describe('async work (runTask)', () => {
               await late.promise;
               return 'late';
             },
-            { done: (v) => ({ type: 'result', v: v as string }), error: () => ({ type: 'result', v: 'err' }) },
+            { done: (v) => ({ type: '@result', v: v as string }), error: () => ({ type: '@result', v: 'err' }) },
           ),
           on: {
-            result: { target: 'idle', actions: reply(({ event }) => event.v) },
+            '@result': { target: 'idle', actions: reply(({ event }) => event.v) },
             explode: { actions: () => { throw new Error('kaboom'); } },
           },
         },
