@@ -84,6 +84,14 @@ export const ErrorCodes = {
     summary: 'The agent is failed: no viable subscription is left or its backend restart failed past its retry budget.',
     public: true,
   },
+  INTERLOCK_ACTOR_LIMIT: {
+    summary: "The kind already has `maxActive` live actors; activating one more was refused. Retry later, or raise the kind's limit.",
+    public: true,
+  },
+  INTERLOCK_EVENT_NOT_PUBLIC: {
+    summary: "A remote caller (HTTP, WebSocket) sent an event type that is not in its kind's publicEvents.",
+    public: true,
+  },
   INTERLOCK_SUPERSEDED: {
     summary: 'A newer request replaced this one before it started (latest-wins policies such as a session interrupt).',
     public: true,
@@ -203,6 +211,18 @@ export const errors = {
       'INTERLOCK_AGENT_UNAVAILABLE',
       `Agent '${address}' is failed (${why}). Fix the subscriptions or the backend, then send it a 'reset' event.`,
       { address, details: { why } },
+    ),
+  actorLimit: (address: string, kind: string, max: number) =>
+    new InterlockError(
+      'INTERLOCK_ACTOR_LIMIT',
+      `Cannot activate '${address}': kind '${kind}' already has its maximum of ${max} live actors. Retry later, or raise the kind's maxActive.`,
+      { address, details: { kind, max } },
+    ),
+  eventNotPublic: (address: string, type: string, allowed: readonly string[]) =>
+    new InterlockError(
+      'INTERLOCK_EVENT_NOT_PUBLIC',
+      `Event type '${type}' may not be sent to '${address}' from outside the process. Public event types of its kind: ${allowed.join(', ') || '(none)'}.`,
+      { address, details: { type } },
     ),
   unknownKind: (address: string, kind: string, known: readonly string[]) =>
     new InterlockError(

@@ -1,14 +1,18 @@
 export { createRuntime, type RuntimeOptions } from './runtime/createRuntime.js';
-export {
+// The class is exported as a type only: create a runtime with createRuntime().
+export type {
   Runtime,
-  type ActorHandle,
-  type AskOptions,
-  type TellOptions,
-  type ShutdownOptions,
-  type Kinds,
-  type EventForAddress,
+  ActorHandle,
+  AskOptions,
+  TellOptions,
+  ShutdownOptions,
+  Kinds,
+  EventForAddress,
+  KindInfo,
+  ActorView,
 } from './runtime/Runtime.js';
-export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy } from './kinds.js';
+export { INTERNAL_PREFIX, isInternalType, isReservedType, type InternalEvent, type InternalEventOf, type PublicEvent } from './events.js';
+export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy, MachineNeeds } from './kinds.js';
 export { reply, fail, runTask, abortTask, fenceTask, heartbeat, requestId, addressOf, type TurnArgs } from './runtime/turn.js';
 export type { TaskContext } from './runtime/TaskSet.js';
 export { errors } from './errors.js';

@@ -1,5 +1,6 @@
-import type { AnyMachineSnapshot, AnyStateMachine, InputFrom } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, ContextFrom, EventObject, InputFrom } from 'xstate';
 import { errors } from './errors.js';
+import { isReservedType } from './events.js';
 
 export interface BackoffPolicy {
   /** First restart delay. Default 100 ms. */
@@ -50,6 +51,25 @@ export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> 
   idleAfterMs?: number;
   /** Records kept per activation for resume. Default 64. */
   replay?: number;
+  /**
+   * Event types remote callers (HTTP, WebSocket) may send. Default: every type some state
+   * handles, minus the reserved `@…` / `xstate.…` namespaces. In-process callers may send
+   * any non-reserved type (a backend's own failure reports, say); transports send only these.
+   */
+  publicEvents?: readonly string[];
+  /**
+   * What of the context leaves the actor: snapshot records on the bus, replay, the
+   * gateway's state view, the inspector. Default: the context as is. Return only what a
+   * client may read; secrets (API keys, tokens) must never be in the result.
+   */
+  view?: (context: ContextFrom<TMachine>) => unknown;
+  /**
+   * Checks an event at the edge, before it is queued: return a reason to refuse it with
+   * INTERLOCK_INVALID_EVENT, or undefined to accept. Runs for every caller.
+   */
+  validate?: (event: EventObject) => string | undefined;
+  /** Live actors of this kind at most; activating one more is refused with INTERLOCK_ACTOR_LIMIT. Default: no limit. */
+  maxActive?: number;
 }
 
 /** A validated kind with every default filled in. @internal */
@@ -68,12 +88,29 @@ export interface Kind {
   readonly backoff: Required<BackoffPolicy>;
   readonly idleAfterMs: number | undefined;
   readonly replay: number;
+  readonly publicEvents: ReadonlySet<string>;
+  readonly view: ((context: any) => unknown) | undefined;
+  readonly validate: ((event: EventObject) => string | undefined) | undefined;
+  readonly maxActive: number | undefined;
   /** Whether any state declares meta.stallAfterMs (skips stall bookkeeping otherwise). */
   readonly hasStallStates: boolean;
 }
 
 const KIND_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
-const KIND_KEYS = new Set(['machine', 'input', 'mailbox', 'cancelEvent', 'terminal', 'supervision', 'idleAfterMs', 'replay']);
+const KIND_KEYS = new Set([
+  'machine',
+  'input',
+  'mailbox',
+  'cancelEvent',
+  'terminal',
+  'supervision',
+  'idleAfterMs',
+  'replay',
+  'publicEvents',
+  'view',
+  'validate',
+  'maxActive',
+]);
 const MAILBOX_KEYS = new Set(['capacity', 'defaultTimeoutMs', 'control']);
 const SUPERVISION_KEYS = new Set(['maxRestarts', 'windowMs', 'backoff', 'restartInput']);
 const BACKOFF_KEYS = new Set(['initialMs', 'maxMs', 'factor', 'jitter']);
@@ -105,6 +142,24 @@ export function compileKind(name: string, config: unknown): Kind {
     if (!handles(events, cancelEvent)) throw fail(`cancelEvent '${cancelEvent}' is not handled by any state of the machine`);
   }
 
+  // A machine may declare what its kind must configure (root `meta.interlock`): a session
+  // whose kind forgets the cancel event lets an unsubscribed stream run to its end upstream.
+  const needs = (machine.root as unknown as { meta?: { interlock?: MachineNeeds } }).meta?.interlock;
+  if (needs?.cancelEvent !== undefined && cancelEvent !== needs.cancelEvent) {
+    throw fail(
+      `its machine '${machine.id}' needs cancelEvent '${needs.cancelEvent}' (a caller's abort must reach the running turn); set it, or build the kind with the machine's kind helper`,
+    );
+  }
+  for (const t of needs?.control ?? []) {
+    if (!control.includes(t)) throw fail(`its machine '${machine.id}' needs '${t}' in mailbox.control (it must overtake queued requests)`);
+  }
+
+  const publicEvents = c.publicEvents === undefined ? defaultPublicEvents(events) : stringList(c.publicEvents, 'publicEvents', fail);
+  for (const t of publicEvents) {
+    if (isReservedType(t)) throw fail(`publicEvents names '${t}', a reserved type ('@…' is internal, 'xstate.…' is XState's)`);
+    if (!handles(events, t)) throw fail(`publicEvents names '${t}', which no state of the machine handles`);
+  }
+
   const kind: Kind = {
     name,
     machine,
@@ -126,6 +181,10 @@ export function compileKind(name: string, config: unknown): Kind {
     idleAfterMs: optionalPositive(c.idleAfterMs, 'idleAfterMs', fail),
     replay: int(c.replay, 'replay', 0, 64, fail),
     hasStallStates: hasStallMeta(machine),
+    publicEvents: new Set(publicEvents),
+    view: optionalFunction(c.view, 'view', fail) as Kind['view'],
+    validate: optionalFunction(c.validate, 'validate', fail) as Kind['validate'],
+    maxActive: c.maxActive === undefined ? undefined : int(c.maxActive, 'maxActive', 1, 0, fail),
   };
   if (kind.backoff.maxMs < kind.backoff.initialMs) throw fail('supervision.backoff.maxMs is below initialMs');
   if (kind.backoff.factor < 1) throw fail('supervision.backoff.factor must be >= 1');
@@ -164,6 +223,20 @@ function handles(events: Set<string>, type: string): boolean {
   if (events.has(type) || events.has('*')) return true;
   for (const e of events) if (e.endsWith('.*') && type.startsWith(e.slice(0, -1))) return true;
   return false;
+}
+
+/**
+ * What a machine requires of any kind that runs it, declared in its root
+ * `meta: { interlock: { cancelEvent, control } }` and checked by createRuntime.
+ */
+export interface MachineNeeds {
+  cancelEvent?: string;
+  control?: readonly string[];
+}
+
+/** Every concrete type a state handles, minus wildcards and reserved namespaces. */
+function defaultPublicEvents(events: Set<string>): string[] {
+  return [...events].filter((t) => t !== '*' && !t.endsWith('.*') && !isReservedType(t)).sort();
 }
 
 function hasStallMeta(machine: AnyStateMachine): boolean {

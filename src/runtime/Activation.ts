@@ -198,7 +198,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (snapshot !== this.snapshot || this.turns.hasAnswers) this.delivery.noteTaken();
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
-      this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: snapshot.context });
+      this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
       this.watchdog?.progress(snapshot);
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else this.delivery.stateChanged();
@@ -212,6 +212,18 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const env = typeof explicit === 'string' ? this.turns.get(explicit) : this.turns.current;
     this.emitFor(env, event);
     if (env && this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
+  }
+
+  /** The context as the kind lets it leave the actor (its `view`; the context itself by default). */
+  publicContext(snapshot: AnyMachineSnapshot): unknown {
+    const view = this.kind.view;
+    if (!view) return snapshot.context;
+    try {
+      return view(snapshot.context);
+    } catch (err) {
+      // A throwing view must neither crash the actor nor fall back to the raw context (secrets).
+      return { viewError: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   deliveringId(): string | undefined {

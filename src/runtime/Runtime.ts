@@ -47,6 +47,30 @@ export interface ActorHandle<TEvent extends EventObject = EventObject> {
   snapshot(): AnyMachineSnapshot | undefined;
 }
 
+/** What a kind lets the outside know about it (for transports and the inspector). */
+export interface KindInfo {
+  readonly name: string;
+  /** Event types remote callers may send. */
+  readonly publicEvents: readonly string[];
+  readonly cancelEvent: string | undefined;
+  readonly terminal: readonly string[];
+  readonly maxActive: number | undefined;
+}
+
+/** An actor as it may be shown outside the process: its context through the kind's `view`. */
+export interface ActorView {
+  readonly address: string;
+  readonly kind: string;
+  readonly epoch: number;
+  readonly status: 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
+  /** The snapshot value (state), undefined while loading. */
+  readonly state: unknown;
+  readonly context: unknown;
+  readonly depth: number;
+  readonly postponed: number;
+  readonly inFlight: number;
+}
+
 export interface ShutdownOptions {
   /** Let queued and running work finish first (default true). */
   drain?: boolean;
@@ -72,6 +96,8 @@ export class Runtime<K extends Kinds = Kinds> {
   readonly events$: Observable<BusRecord>;
   private readonly bus: Bus;
   private readonly activations = new Map<string, Activation>();
+  /** Live activations per kind, for `maxActive`. */
+  private readonly liveByKind = new Map<string, number>();
   private readonly kindStats = new Map<string, KindStats>();
   private readonly pendingSaves = new Map<string, Promise<unknown>>();
   private readonly ctx: RuntimeContext;
@@ -115,16 +141,15 @@ export class Runtime<K extends Kinds = Kinds> {
 
   /** Enqueues and returns. Throws a coded error if the envelope cannot be accepted. */
   tell<A extends string>(address: A, event: EventForAddress<K, A>, options?: TellOptions): void {
-    validateSend(address, event, options);
-    this.route(address).enqueue(event, options, undefined);
+    this.route(address, this.admit(address, event, options)).enqueue(event as EventObject, options, undefined);
   }
 
   /** Resolves with the machine's correlated reply, or rejects with a coded error. */
   ask<TOutput = unknown, A extends string = string>(address: A, event: EventForAddress<K, A>, options?: AskOptions): Promise<TOutput> {
     return new Promise<TOutput>((resolve, reject) => {
-      validateSend(address, event, options);
+      const kind = this.admit(address, event, options);
       if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
-      this.route(address).enqueue(event, options, { mode: 'ask', resolve: resolve as (v: unknown) => void, reject });
+      this.route(address, kind).enqueue(event as EventObject, options, { mode: 'ask', resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -141,10 +166,10 @@ export class Runtime<K extends Kinds = Kinds> {
       let activation: Activation;
       let env: Envelope;
       try {
-        validateSend(address, event, options);
+        const kind = this.admit(address, event, options);
         if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
-        activation = this.route(address);
-        env = activation.enqueue(event, options, {
+        activation = this.route(address, kind);
+        env = activation.enqueue(event as EventObject, options, {
           mode: 'stream',
           resolve: () => subscriber.complete(),
           reject: (err) => subscriber.error(err),
@@ -169,6 +194,53 @@ export class Runtime<K extends Kinds = Kinds> {
   /** The current snapshot of an active actor, or undefined. Does not activate. */
   snapshot(address: string): AnyMachineSnapshot | undefined {
     return this.activations.get(address)?.snapshot;
+  }
+
+  /** The kinds this runtime runs, as transports may describe them. */
+  kinds(): KindInfo[] {
+    return [...this.deps.kinds.values()].map((k) => ({
+      name: k.name,
+      publicEvents: [...k.publicEvents],
+      cancelEvent: k.cancelEvent,
+      terminal: [...k.terminal],
+      maxActive: k.maxActive,
+    }));
+  }
+
+  /**
+   * For transports: throws INTERLOCK_EVENT_NOT_PUBLIC unless the event's type is one of the
+   * kind's `publicEvents` (and the address and event are well formed). Call it before
+   * `tell` / `ask` / `stream` for anything that came over the wire.
+   */
+  checkPublic(address: string, event: unknown): void {
+    const kind = this.kindOf(address);
+    validateSend(address, event, undefined);
+    if (!kind.publicEvents.has(event.type)) throw errors.eventNotPublic(address, event.type, [...kind.publicEvents]);
+  }
+
+  /** An active actor as it may leave the process (context through the kind's view), or undefined. Does not activate. */
+  view(address: string): ActorView | undefined {
+    const a = this.activations.get(address);
+    if (!a) return undefined;
+    const snap = a.snapshot;
+    return {
+      address,
+      kind: a.kind.name,
+      epoch: a.epoch,
+      status: a.status,
+      state: snap?.value,
+      context: snap ? a.publicContext(snap) : undefined,
+      depth: a.mailbox.depth,
+      postponed: a.mailbox.postponed,
+      inFlight: a.inFlight,
+    };
+  }
+
+  /** Addresses of live actors, of one kind or all, in activation order. */
+  addresses(kind?: string): string[] {
+    const out: string[] = [];
+    for (const a of this.activations.values()) if (kind === undefined || a.kind.name === kind) out.push(a.address);
+    return out;
   }
 
   /** Restarts a failed actor. Returns false when the address is not failed. */
@@ -240,21 +312,40 @@ export class Runtime<K extends Kinds = Kinds> {
         if (persisted !== undefined) saves.push(this.save(a.address, persisted));
       }
       this.activations.clear();
+      this.liveByKind.clear();
       await Promise.allSettled(saves);
       this.bus.complete();
     })();
     return this.shutdownPromise;
   }
 
-  private route(address: string): Activation {
-    if (this.closing) throw errors.shuttingDown(address);
-    const live = this.activations.get(address);
-    if (live) return live;
+  private kindOf(address: string): Kind {
     const { kind: kindName } = parseAddress(address);
     const kind = this.deps.kinds.get(kindName);
     if (!kind) throw errors.unknownKind(address, kindName, [...this.deps.kinds.keys()]);
-    const a = new Activation(this.ctx, kind, address, ++this.epochs, this.kindStats.get(kindName)!);
+    return kind;
+  }
+
+  /** Checks an envelope at the edge (event, options, the kind's own validation); activates nothing. */
+  private admit(address: string, event: unknown, options: unknown): Kind {
+    validateSend(address, event, options);
+    const kind = this.activations.get(address)?.kind ?? this.kindOf(address);
+    if (kind.validate) {
+      const why = kind.validate(event);
+      if (why !== undefined) throw errors.invalidEvent(address, why);
+    }
+    return kind;
+  }
+
+  private route(address: string, kind: Kind): Activation {
+    if (this.closing) throw errors.shuttingDown(address);
+    const live = this.activations.get(address);
+    if (live) return live;
+    const count = this.liveByKind.get(kind.name) ?? 0;
+    if (kind.maxActive !== undefined && count >= kind.maxActive) throw errors.actorLimit(address, kind.name, kind.maxActive);
+    const a = new Activation(this.ctx, kind, address, ++this.epochs, this.kindStats.get(kind.name)!);
     this.activations.set(address, a);
+    this.liveByKind.set(kind.name, count + 1);
     const pending = this.pendingSaves.get(address);
     if (pending) pending.then(() => this.load(a));
     else this.load(a);
@@ -268,7 +359,7 @@ export class Runtime<K extends Kinds = Kinds> {
     const failed = (err: unknown) => {
       // A snapshot we cannot read must not be replaced by a fresh actor silently.
       if (this.activations.get(a.address) !== a) return;
-      this.activations.delete(a.address);
+      this.forget(a);
       a.stop(errors.storeFailed(a.address, 'load', err).message);
     };
     let loaded: unknown;
@@ -281,8 +372,13 @@ export class Runtime<K extends Kinds = Kinds> {
     else start(loaded);
   }
 
+  private forget(a: Activation): void {
+    this.activations.delete(a.address);
+    this.liveByKind.set(a.kind.name, (this.liveByKind.get(a.kind.name) ?? 1) - 1);
+  }
+
   private onPassivated(a: Activation, persisted: unknown): void {
-    if (this.activations.get(a.address) === a) this.activations.delete(a.address);
+    if (this.activations.get(a.address) === a) this.forget(a);
     if (persisted !== undefined) {
       this.save(a.address, persisted)?.catch((err: unknown) => {
         a.publish('lifecycle.failed', { error: errors.storeFailed(a.address, 'save', err).message });
