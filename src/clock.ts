@@ -6,17 +6,31 @@
 export interface Clock {
   /** Milliseconds, monotonic for the runtime's purposes. */
   now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
+  /**
+   * Schedules `fn`. `role` says what the timer is for:
+   * - `'work'` (default): the timer carries work — an XState `after` transition, a restart
+   *   after backoff, a simulated model's next token, a source's next poll. It keeps a Node
+   *   process alive, so a script whose only pending work is on the clock runs to the end.
+   * - `'guard'`: the timer only bounds other work — an ask's deadline, a stall check, idle
+   *   passivation, shutdown's drain limit. Whatever it guards is pending on something else
+   *   (a task, a caller's I/O) that keeps the process alive if it must; a guard alone must
+   *   not hold a finished process open for minutes.
+   */
+  setTimeout(fn: () => void, ms: number, role?: TimerRole): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock: `performance.now()`-free on purpose so records carry wall time. */
+export type TimerRole = 'work' | 'guard';
+
+/**
+ * The real clock: `performance.now()`-free on purpose so records carry wall time. Work
+ * timers are ref'd (they keep the process alive); guard timers are unref'd.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
+  setTimeout: (fn, ms, role) => {
     const t = setTimeout(fn, ms);
-    // A pending deadline or backoff timer must not keep a finished process alive.
-    t.unref?.();
+    if (role === 'guard') t.unref?.();
     return t;
   },
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -27,6 +41,7 @@ interface SimTimer {
   seq: number;
   fn: () => void;
   cancelled: boolean;
+  role: TimerRole;
 }
 
 /** Lets every queued promise callback and microtask run (one macrotask turn). */
@@ -53,8 +68,8 @@ export class SimulatedClock implements Clock {
     return this.time;
   }
 
-  setTimeout(fn: () => void, ms: number): unknown {
-    const timer: SimTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+  setTimeout(fn: () => void, ms: number, role: TimerRole = 'work'): unknown {
+    const timer: SimTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false, role };
     this.push(timer);
     this.live++;
     return timer;
@@ -68,9 +83,10 @@ export class SimulatedClock implements Clock {
     }
   }
 
-  /** Number of timers that are scheduled and not cancelled. */
-  pending(): number {
-    return this.live;
+  /** Number of timers that are scheduled and not cancelled (of one role, if given). */
+  pending(role?: TimerRole): number {
+    if (role === undefined) return this.live;
+    return this.heap.filter((t) => !t.cancelled && t.role === role).length;
   }
 
   /** When the next live timer is due, or undefined. */

@@ -18,7 +18,7 @@ export type { TaskContext } from './runtime/TaskSet.js';
 export { errors } from './errors.js';
 export type { BusRecord, RecordType, ResumePoint } from './bus/records.js';
 export type { Priority } from './mailbox/envelope.js';
-export { systemClock, SimulatedClock, flushMicrotasks, type Clock } from './clock.js';
+export { systemClock, SimulatedClock, flushMicrotasks, type Clock, type TimerRole } from './clock.js';
 export { memoryStore, type SnapshotStore } from './store/SnapshotStore.js';
 export { InterlockError, isInterlockError, ErrorCodes, type ErrorCode } from './errors.js';
 export { parseAddress, formatAddress } from './address.js';

@@ -92,7 +92,7 @@ export class Delivery {
     this.mailbox.enqueue(env);
     host.counters.countEnqueued();
     host.publish('mailbox.enqueued', { id: env.id, type: event.type, lane: env.lane, depth: this.mailbox.depth });
-    if (timeoutMs !== undefined) env.timer = host.clock.setTimeout(() => this.expire(env, timeoutMs), timeoutMs);
+    if (timeoutMs !== undefined) env.timer = host.clock.setTimeout(() => this.expire(env, timeoutMs), timeoutMs, 'guard');
     const signal = options?.signal;
     if (signal) {
       const onAbort = () => this.abort(env, 'cancelled');

@@ -404,7 +404,7 @@ export class Runtime<K extends Kinds = Kinds> {
 
   private drained(timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = this.deps.clock.setTimeout(() => finish(), timeoutMs);
+      const timer = this.deps.clock.setTimeout(() => finish(), timeoutMs, 'guard');
       const finish = () => {
         this.drainWaiter = undefined;
         this.deps.clock.clearTimeout(timer);

@@ -60,7 +60,7 @@ export class Watchdog {
     const idle = this.host.kind.idleAfterMs;
     if (idle === undefined || this.idleTimer !== undefined) return;
     this.lastActivity = this.clock.now();
-    this.idleTimer = this.clock.setTimeout(() => this.checkIdle(), idle);
+    this.idleTimer = this.clock.setTimeout(() => this.checkIdle(), idle, 'guard');
   }
 
   stop(): void {
@@ -77,11 +77,11 @@ export class Watchdog {
     const idle = this.host.kind.idleAfterMs!;
     const elapsed = this.clock.now() - this.lastActivity;
     if (elapsed >= idle && this.host.passivate()) return;
-    this.idleTimer = this.clock.setTimeout(() => this.checkIdle(), elapsed >= idle ? idle : idle - elapsed);
+    this.idleTimer = this.clock.setTimeout(() => this.checkIdle(), elapsed >= idle ? idle : idle - elapsed, 'guard');
   }
 
   private armStall(ms: number): void {
-    this.stallTimer = this.clock.setTimeout(() => this.checkStall(), ms);
+    this.stallTimer = this.clock.setTimeout(() => this.checkStall(), ms, 'guard');
   }
 
   private checkStall(): void {
