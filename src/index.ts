@@ -10,6 +10,7 @@ export type {
   EventForAddress,
   KindInfo,
   ActorView,
+  HandleForAddress,
 } from './runtime/Runtime.js';
 export { INTERNAL_PREFIX, isInternalType, isReservedType, type InternalEvent, type InternalEventOf, type PublicEvent } from './events.js';
 export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy, MachineNeeds } from './kinds.js';

@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { AnyEventObject, AnyMachineSnapshot, EventFromLogic, EventObject } from 'xstate';
+import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine, EmittedFrom, EventFromLogic, EventObject, SnapshotFrom } from 'xstate';
 import { parseAddress } from '../address.js';
 import type { PublicEvent } from '../events.js';
 import { Bus } from '../bus/Bus.js';
@@ -35,16 +35,39 @@ export type EventForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [ne
     ? PublicEvent<EventFromLogic<K[KindOfAddress<A>]['machine']>>
     : AnyEventObject;
 
-/** A virtual reference: nothing is activated until the first message. */
-export interface ActorHandle<TEvent extends EventObject = EventObject> {
+/** The machine of the kind named by address `A` (any machine when it cannot be told). */
+type MachineForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [never]
+  ? AnyStateMachine
+  : KindOfAddress<A> extends keyof K
+    ? K[KindOfAddress<A>]['machine']
+    : AnyStateMachine;
+
+/** The handle `runtime.ref(A)` returns: events, emitted events and snapshot typed from the kind's machine. */
+export type HandleForAddress<K extends Kinds, A> = ActorHandle<
+  EventForAddress<K, A>,
+  EmittedFrom<MachineForAddress<K, A>>,
+  SnapshotFrom<MachineForAddress<K, A>>
+>;
+
+/**
+ * A virtual reference: nothing is activated until the first message. Typed from the
+ * kind's machine: `tell`/`ask` take its public events, `stream` yields what it emits,
+ * `snapshot()` is its snapshot type. What `ask` resolves with is whatever the machine's
+ * `reply(...)` gives, which XState's types do not carry: pass it as `ask<Output>(...)`.
+ */
+export interface ActorHandle<
+  TEvent extends EventObject = EventObject,
+  TEmitted extends EventObject = EventObject,
+  TSnapshot = AnyMachineSnapshot,
+> {
   readonly address: string;
   tell(event: TEvent, options?: TellOptions): void;
   ask<TOutput = unknown>(event: TEvent, options?: AskOptions): Promise<TOutput>;
-  stream<TEmitted extends EventObject = EventObject>(event: TEvent, options?: AskOptions): Observable<TEmitted>;
+  stream<E extends EventObject = TEmitted>(event: TEvent, options?: AskOptions): Observable<E>;
   /** `stream` as an async iterator: `for await (const e of ref.iterate(ev))`; leaving the loop cancels. */
-  iterate<TEmitted extends EventObject = EventObject>(event: TEvent, options?: AskOptions): AsyncIterableIterator<TEmitted>;
+  iterate<E extends EventObject = TEmitted>(event: TEvent, options?: AskOptions): AsyncIterableIterator<E>;
   events(options?: { since?: ResumePoint }): Observable<BusRecord>;
-  snapshot(): AnyMachineSnapshot | undefined;
+  snapshot(): TSnapshot | undefined;
 }
 
 /** What a kind lets the outside know about it (for transports and the inspector). */
@@ -122,9 +145,9 @@ export class Runtime<K extends Kinds = Kinds> {
     };
   }
 
-  ref<A extends string>(address: A): ActorHandle<EventForAddress<K, A>>;
-  ref<N extends keyof K & string>(kind: N, key: string): ActorHandle<PublicEvent<EventFromLogic<K[N]['machine']>>>;
-  ref(kindOrAddress: string, key?: string): ActorHandle<any> {
+  ref<A extends string>(address: A): HandleForAddress<K, A>;
+  ref<N extends keyof K & string>(kind: N, key: string): HandleForAddress<K, `${N}/${string}`>;
+  ref(kindOrAddress: string, key?: string): ActorHandle<any, any, any> {
     const address = key === undefined ? kindOrAddress : `${kindOrAddress}/${key}`;
     const { kind } = parseAddress(address);
     if (!this.deps.kinds.has(kind)) throw errors.unknownKind(address, kind, [...this.deps.kinds.keys()]);

@@ -1,5 +1,5 @@
 import type { AnyActorRef, EventObject } from 'xstate';
-import { hostOf } from './registry.js';
+import { hostOf, type TurnHost } from './registry.js';
 import type { InternalEventOf } from '../events.js';
 import type { TaskContext } from './TaskSet.js';
 
@@ -44,7 +44,7 @@ export function reply<TContext = any, TEvent extends EventObject = any>(
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockReply(args: TurnArgs<TContext, TEvent>, params?: unknown): void {
-    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, true, resolve(output, args, params));
+    hosted(args.self, 'reply')?.answer(options?.to ? { id: options.to(args) } : undefined, true, resolve(output, args, params));
   };
 }
 
@@ -58,7 +58,7 @@ export function fail<TContext = any, TEvent extends EventObject = any>(
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockFail(args: TurnArgs<TContext, TEvent>, params?: unknown): void {
-    hostOf(args.self)?.answer(options?.to ? { id: options.to(args) } : undefined, false, resolve(error, args, params));
+    hosted(args.self, 'fail')?.answer(options?.to ? { id: options.to(args) } : undefined, false, resolve(error, args, params));
   };
 }
 
@@ -89,7 +89,7 @@ export function runTask<TContext = any, TEvent extends EventObject = any, TOutpu
 ) {
   return function interlockTask(args: TurnArgs<TContext, TEvent>): void {
     const { context, event, self } = args;
-    hostOf(self)?.startTask(
+    hosted(self, 'runTask')?.startTask(
       events.id?.(args),
       (ctx) => run(new RunArgs(context, event, self, ctx)),
       events.done as (output: unknown) => EventObject,
@@ -120,6 +120,29 @@ export function heartbeat() {
   return function interlockHeartbeat(args: { self: AnyActorRef }): void {
     hostOf(args.self)?.heartbeat();
   };
+}
+
+let warned = false;
+
+/**
+ * The turn host of `self`, or undefined outside a runtime — where the helper does nothing.
+ * That is silent by design in production, but a machine unit-tested with plain
+ * `createActor` would see its `reply`/`runTask` vanish: warn once (process warning
+ * `INTERLOCK_NO_RUNTIME`) unless NODE_ENV is 'production'.
+ */
+function hosted(self: AnyActorRef, helper: string): TurnHost | undefined {
+  const host = hostOf(self);
+  if (host === undefined && !warned) {
+    const proc = (globalThis as { process?: { env?: Record<string, string | undefined>; emitWarning?: (m: string, o: object) => void } }).process;
+    if (proc?.env?.NODE_ENV !== 'production' && typeof proc?.emitWarning === 'function') {
+      warned = true;
+      proc.emitWarning(
+        `${helper}() ran in an actor no Interlock runtime hosts (plain createActor?), so it did nothing. Run the machine in createRuntime({ kinds }) to test its answers and tasks.`,
+        { code: 'INTERLOCK_NO_RUNTIME' },
+      );
+    }
+  }
+  return host;
 }
 
 /** A value, or the function's result for the action's args and (XState) params. */
