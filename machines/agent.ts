@@ -18,7 +18,7 @@ import { assign, emit, setup } from 'xstate';
 import { errors } from '../src/errors.js';
 import type { KindConfig } from '../src/kinds.js';
 import type { TaskContext } from '../src/runtime/TaskSet.js';
-import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
+import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/helpers.js';
 
 export interface Subscription {
   id: string;

@@ -14,7 +14,7 @@
 import { and, assign, emit, setup } from 'xstate';
 import { errors } from '../src/errors.js';
 import type { ChatMessage, Provider } from '../src/providers/types.js';
-import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/turn.js';
+import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/helpers.js';
 
 export type BusyPolicy = 'interrupt' | 'enqueue' | 'reject';
 export type DisconnectPolicy = 'cancel' | 'detach';

@@ -12,7 +12,7 @@
  */
 import { assign, setup } from 'xstate';
 import type { TaskContext } from '../src/runtime/TaskSet.js';
-import { fail, reply, runTask } from '../src/runtime/turn.js';
+import { fail, reply, runTask } from '../src/runtime/helpers.js';
 
 export interface WorkerOptions<TItem = unknown, TOutput = unknown> {
   process(item: TItem, ctx: TaskContext): Promise<TOutput>;

@@ -1,20 +1,19 @@
 export { createRuntime, type RuntimeOptions } from './runtime/createRuntime.js';
 // The class is exported as a type only: create a runtime with createRuntime().
+export type { Runtime, ShutdownOptions } from './runtime/Runtime.js';
 export type {
-  Runtime,
   ActorHandle,
   AskOptions,
   TellOptions,
-  ShutdownOptions,
   Kinds,
   EventForAddress,
   KindInfo,
   ActorView,
   HandleForAddress,
-} from './runtime/Runtime.js';
+} from './runtime/handles.js';
 export { INTERNAL_PREFIX, isInternalType, isReservedType, type InternalEvent, type InternalEventOf, type PublicEvent } from './events.js';
 export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy, MachineNeeds } from './kinds.js';
-export { reply, fail, runTask, abortTask, fenceTask, heartbeat, requestId, addressOf, type TurnArgs } from './runtime/turn.js';
+export { reply, fail, runTask, abortTask, fenceTask, heartbeat, requestId, addressOf, type TurnArgs } from './runtime/helpers.js';
 export type { TaskContext } from './runtime/TaskSet.js';
 export { errors } from './errors.js';
 export type { BusRecord, RecordType, ResumePoint } from './bus/records.js';

@@ -3,16 +3,15 @@ import type { Bus } from '../bus/Bus.js';
 import type { Channel } from '../bus/Channel.js';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
-import { errors, isInterlockError, type InterlockError } from '../errors.js';
+import { errors, type InterlockError } from '../errors.js';
 import type { Kind } from '../kinds.js';
-import { clearEnvelope, settle, type Envelope, type ReplyChannel } from '../mailbox/envelope.js';
+import type { Envelope } from '../mailbox/envelope.js';
 import type { Mailbox } from '../mailbox/Mailbox.js';
 import { Supervisor, type SupervisedHost } from '../supervisor/Supervisor.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
-import { Delivery, type DeliveryHost, type EnqueueOptions } from './Delivery.js';
-import { registerHost, type TurnHost } from './registry.js';
+import { Delivery, type DeliveryHost } from '../mailbox/Delivery.js';
+import { registerHost, type TurnHost } from './hostSlot.js';
 import { TaskSet, type TaskContext, type TaskHost } from './TaskSet.js';
-import { Turns } from './Turns.js';
 import { AddressCounters, type KindStats } from './stats.js';
 
 /** What an activation needs from its runtime. @internal */
@@ -42,10 +41,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   snapshot: AnyMachineSnapshot | undefined;
   /** Bumped on every (re)start; task results from an older incarnation are dropped. */
   incarnation = 0;
-  readonly turns = new Turns();
+  /** The mailbox side and the turn table: every envelope from admission to its ending. */
+  readonly delivery: Delivery;
   /** Async work started by turns; created on first use. */
   private tasks: TaskSet | undefined;
-  private readonly delivery: Delivery;
   /** Created at the first crash. */
   private supervisor: Supervisor | undefined;
   /** Only for kinds that passivate or declare stall deadlines. */
@@ -142,7 +141,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Nothing queued, postponed, running, scheduled or spawned. */
   isQuiet(): boolean {
-    if (this.mailbox.depth > 0 || this.turns.size > 0 || (this.tasks?.size ?? 0) > 0) return false;
+    if (this.mailbox.depth > 0 || this.delivery.turns.size > 0 || (this.tasks?.size ?? 0) > 0) return false;
     const snap = this.snapshot;
     if (snap && Object.keys(snap.children).length > 0) return false;
     const scheduled = (this.actor?.system as { getSnapshot?: () => { _scheduledEvents?: object } } | undefined)?.getSnapshot?.()
@@ -152,27 +151,17 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Mailbox empty and no turn open: what shutdown({ drain }) waits for. */
   isDrained(): boolean {
-    return this.mailbox.depth === 0 && this.turns.size === 0;
+    return this.mailbox.depth === 0 && this.delivery.turns.size === 0;
   }
 
   get inFlight(): number {
-    return this.turns.size;
+    return this.delivery.turns.size;
   }
 
   // ---- mailbox (see Delivery) -------------------------------------------------------
 
   get mailbox(): Mailbox {
     return this.delivery.mailbox;
-  }
-
-  /** Accepts an envelope or throws a coded error. */
-  enqueue(event: EventObject, options: EnqueueOptions | undefined, reply: ReplyChannel | undefined): Envelope {
-    return this.delivery.enqueue(event, options, reply);
-  }
-
-  /** The caller's signal fired (or its stream was unsubscribed). */
-  abort(env: Envelope, why: 'cancelled' | 'deadline'): void {
-    this.delivery.abort(env, why);
   }
 
   nextId(): string {
@@ -195,7 +184,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   private onSnapshot(snapshot: AnyMachineSnapshot): void {
     // A new snapshot or a queued answer means the machine took the event being delivered.
-    if (snapshot !== this.snapshot || this.turns.hasAnswers) this.delivery.noteTaken();
+    const turns = this.delivery.turns;
+    if (snapshot !== this.snapshot || turns.hasAnswers) this.delivery.noteTaken();
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
       this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
@@ -203,15 +193,16 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else this.delivery.stateChanged();
     }
-    if (this.turns.hasAnswers) this.flushAnswers();
+    if (turns.hasAnswers) this.delivery.flushAnswers();
   }
 
   private onEmitted(event: EventObject): void {
     this.delivery.noteTaken();
     const explicit = (event as { requestId?: unknown }).requestId;
-    const env = typeof explicit === 'string' ? this.turns.get(explicit) : this.turns.current;
+    const turns = this.delivery.turns;
+    const env = typeof explicit === 'string' ? turns.get(explicit) : turns.current;
     this.emitFor(env, event);
-    if (env && this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
+    if (env && this.kind.terminal.has(event.type)) this.delivery.closeTurn(env, true, event);
   }
 
   /** The context as the kind lets it leave the actor (its `view`; the context itself by default). */
@@ -232,27 +223,11 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
     // Bound now, flushed after the transition commits (never mid-transition).
-    this.turns.queueAnswer(to, ok, value);
+    this.delivery.answer(to, ok, value);
   }
 
-  private flushAnswers(): void {
-    for (const a of this.turns.takeAnswers()) {
-      const env = a.to === undefined ? undefined : this.turns.get(a.to);
-      if (env) this.closeTurn(env, a.ok, a.value);
-    }
-  }
-
-  private closeTurn(env: Envelope, ok: boolean, value: unknown): void {
-    this.turns.end(env);
-    env.state = 'done';
-    const ms = this.rt.clock.now() - env.deliveredAt;
-    this.counters.countReplied(ms);
-    this.publish('turn.replied', { id: env.id, ok, processingMs: ms });
-    clearEnvelope(env, this.rt.clock);
-    this.tasks?.endTurn(env, () => errors.stopped(this.address, 'turn ended'));
-    if (ok) settle(env, undefined, value);
-    else settle(env, isInterlockError(value) ? value : errors.turnFailed(this.address, value));
-    this.delivery.turnClosed();
+  endTurnTasks(turn: Envelope): void {
+    this.tasks?.endTurn(turn, () => errors.stopped(this.address, 'turn ended'));
   }
 
   startTask(
@@ -267,15 +242,16 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     // Default owner: the request being delivered (none for a tell), or, for work started by
     // an internal event (a task's completion), the current turn.
     const delivering = this.delivery.delivering;
+    const turns = this.delivery.turns;
     const turn = forRequest
       ? forRequest.id === undefined
         ? undefined
-        : this.turns.get(forRequest.id)
+        : turns.get(forRequest.id)
       : delivering
         ? delivering.reply
           ? delivering
           : undefined
-        : this.turns.current;
+        : turns.current;
     (this.tasks ??= new TaskSet(this)).start(id, turn, run, done, error);
   }
 
@@ -296,7 +272,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   emitFor(turn: Envelope | undefined, event: EventObject): void {
-    const env = turn && this.turns.isOpen(turn) ? turn : undefined;
+    const env = turn && this.delivery.turns.isOpen(turn) ? turn : undefined;
     this.publish('emitted', { event, requestId: env?.id });
     if (env?.reply?.next && !env.settled) env.reply.next(event);
   }
@@ -339,13 +315,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     this.supervisor?.cancelRestart();
     this.tasks?.stopAll(() => err);
     this.tasks = undefined;
-    for (const env of this.turns.takeAll()) {
-      env.state = 'done';
-      clearEnvelope(env, this.rt.clock);
-      // The terminal record of a turn the runtime ended, not the machine.
-      this.publish('turn.replied', { id: env.id, ok: false, code: err.code });
-      settle(env, err);
-    }
+    this.delivery.endTurns(err);
     actor?.stop();
   }
 

@@ -1,98 +1,29 @@
 import { Observable } from 'rxjs';
-import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine, EmittedFrom, EventFromLogic, EventObject, SnapshotFrom } from 'xstate';
+import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { parseAddress } from '../address.js';
-import type { PublicEvent } from '../events.js';
+import type {
+  ActorHandle,
+  ActorView,
+  AskOptions,
+  EventForAddress,
+  HandleForAddress,
+  KindInfo,
+  Kinds,
+  TellOptions,
+} from './handles.js';
 import { Bus } from '../bus/Bus.js';
 import type { BusRecord, ResumePoint } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
-import type { Kind, KindConfig } from '../kinds.js';
-import type { Envelope, Priority } from '../mailbox/envelope.js';
+import type { Kind } from '../kinds.js';
+import type { Envelope } from '../mailbox/envelope.js';
+import { Persistence } from '../store/Persistence.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import { Activation, type RuntimeContext } from './Activation.js';
-import { KindStats, type AddressStats, type RuntimeStats } from './stats.js';
+import { KindStats, type RuntimeStats } from './stats.js';
+import { collectStats } from './statsReport.js';
 import { eachValue } from './eachValue.js';
 import { validateSend } from './validate.js';
-
-export type Kinds = Record<string, KindConfig<any>>;
-
-export interface TellOptions {
-  priority?: Priority;
-  /** The envelope is rejected (never delivered) if still queued this long after enqueue. */
-  timeoutMs?: number;
-}
-
-export interface AskOptions extends TellOptions {
-  /** Aborting removes a queued envelope, or sends the kind's cancel event to the running turn. */
-  signal?: AbortSignal;
-}
-
-type KindOfAddress<A> = A extends `${infer N}/${string}` ? N : never;
-/** The events a caller may send to address `A`: its machine's events minus the internal (`@`) ones. */
-export type EventForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [never]
-  ? AnyEventObject
-  : KindOfAddress<A> extends keyof K
-    ? PublicEvent<EventFromLogic<K[KindOfAddress<A>]['machine']>>
-    : AnyEventObject;
-
-/** The machine of the kind named by address `A` (any machine when it cannot be told). */
-type MachineForAddress<K extends Kinds, A> = [KindOfAddress<A>] extends [never]
-  ? AnyStateMachine
-  : KindOfAddress<A> extends keyof K
-    ? K[KindOfAddress<A>]['machine']
-    : AnyStateMachine;
-
-/** The handle `runtime.ref(A)` returns: events, emitted events and snapshot typed from the kind's machine. */
-export type HandleForAddress<K extends Kinds, A> = ActorHandle<
-  EventForAddress<K, A>,
-  EmittedFrom<MachineForAddress<K, A>>,
-  SnapshotFrom<MachineForAddress<K, A>>
->;
-
-/**
- * A virtual reference: nothing is activated until the first message. Typed from the
- * kind's machine: `tell`/`ask` take its public events, `stream` yields what it emits,
- * `snapshot()` is its snapshot type. What `ask` resolves with is whatever the machine's
- * `reply(...)` gives, which XState's types do not carry: pass it as `ask<Output>(...)`.
- */
-export interface ActorHandle<
-  TEvent extends EventObject = EventObject,
-  TEmitted extends EventObject = EventObject,
-  TSnapshot = AnyMachineSnapshot,
-> {
-  readonly address: string;
-  tell(event: TEvent, options?: TellOptions): void;
-  ask<TOutput = unknown>(event: TEvent, options?: AskOptions): Promise<TOutput>;
-  stream<E extends EventObject = TEmitted>(event: TEvent, options?: AskOptions): Observable<E>;
-  /** `stream` as an async iterator: `for await (const e of ref.iterate(ev))`; leaving the loop cancels. */
-  iterate<E extends EventObject = TEmitted>(event: TEvent, options?: AskOptions): AsyncIterableIterator<E>;
-  events(options?: { since?: ResumePoint }): Observable<BusRecord>;
-  snapshot(): TSnapshot | undefined;
-}
-
-/** What a kind lets the outside know about it (for transports and the inspector). */
-export interface KindInfo {
-  readonly name: string;
-  /** Event types remote callers may send. */
-  readonly publicEvents: readonly string[];
-  readonly cancelEvent: string | undefined;
-  readonly terminal: readonly string[];
-  readonly maxActive: number | undefined;
-}
-
-/** An actor as it may be shown outside the process: its context through the kind's `view`. */
-export interface ActorView {
-  readonly address: string;
-  readonly kind: string;
-  readonly epoch: number;
-  readonly status: 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
-  /** The snapshot value (state), undefined while loading. */
-  readonly state: unknown;
-  readonly context: unknown;
-  readonly depth: number;
-  readonly postponed: number;
-  readonly inFlight: number;
-}
 
 export interface ShutdownOptions {
   /** Let queued and running work finish first (default true). */
@@ -122,7 +53,7 @@ export class Runtime<K extends Kinds = Kinds> {
   /** Live activations per kind, for `maxActive`. */
   private readonly liveByKind = new Map<string, number>();
   private readonly kindStats = new Map<string, KindStats>();
-  private readonly pendingSaves = new Map<string, Promise<unknown>>();
+  private readonly persistence: Persistence;
   private readonly ctx: RuntimeContext;
   private epochs = 0;
   private ids = 0;
@@ -132,6 +63,7 @@ export class Runtime<K extends Kinds = Kinds> {
 
   /** @internal */
   constructor(private readonly deps: RuntimeDeps) {
+    this.persistence = new Persistence(deps.store);
     this.bus = new Bus(deps.clock);
     this.events$ = this.bus.all$.asObservable();
     for (const name of deps.kinds.keys()) this.kindStats.set(name, new KindStats());
@@ -164,7 +96,7 @@ export class Runtime<K extends Kinds = Kinds> {
 
   /** Enqueues and returns. Throws a coded error if the envelope cannot be accepted. */
   tell<A extends string>(address: A, event: EventForAddress<K, A>, options?: TellOptions): void {
-    this.route(address, this.admit(address, event, options)).enqueue(event as EventObject, options, undefined);
+    this.route(address, this.admit(address, event, options)).delivery.enqueue(event as EventObject, options, undefined);
   }
 
   /** Resolves with the machine's correlated reply, or rejects with a coded error. */
@@ -172,7 +104,7 @@ export class Runtime<K extends Kinds = Kinds> {
     return new Promise<TOutput>((resolve, reject) => {
       const kind = this.admit(address, event, options);
       if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
-      this.route(address, kind).enqueue(event as EventObject, options, { mode: 'ask', resolve: resolve as (v: unknown) => void, reject });
+      this.route(address, kind).delivery.enqueue(event as EventObject, options, { mode: 'ask', resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -192,7 +124,7 @@ export class Runtime<K extends Kinds = Kinds> {
         const kind = this.admit(address, event, options);
         if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
         activation = this.route(address, kind);
-        env = activation.enqueue(event as EventObject, options, {
+        env = activation.delivery.enqueue(event as EventObject, options, {
           mode: 'stream',
           resolve: () => subscriber.complete(),
           reject: (err) => subscriber.error(err),
@@ -203,7 +135,7 @@ export class Runtime<K extends Kinds = Kinds> {
         return undefined;
       }
       return () => {
-        if (!env.settled) activation.abort(env, 'cancelled');
+        if (!env.settled) activation.delivery.abort(env, 'cancelled');
       };
     });
   }
@@ -282,40 +214,7 @@ export class Runtime<K extends Kinds = Kinds> {
   }
 
   stats(options?: { address?: string; addresses?: boolean }): RuntimeStats {
-    const perKind = new Map<string, { active: number; depth: number; postponed: number; inFlight: number }>();
-    for (const name of this.deps.kinds.keys()) perKind.set(name, { active: 0, depth: 0, postponed: 0, inFlight: 0 });
-    const addresses: AddressStats[] = [];
-    for (const a of this.activations.values()) {
-      const k = perKind.get(a.kind.name)!;
-      k.active++;
-      k.depth += a.mailbox.depth;
-      k.postponed += a.mailbox.postponed;
-      k.inFlight += a.inFlight;
-      if (options?.addresses === false || (options?.address !== undefined && options.address !== a.address)) continue;
-      addresses.push(addressStats(a));
-    }
-    return {
-      kinds: [...perKind].map(([kind, live]) => {
-        const s = this.kindStats.get(kind)!;
-        return {
-          kind,
-          ...live,
-          refused: s.refused,
-          enqueued: s.enqueued,
-          delivered: s.delivered,
-          rejected: s.rejected,
-          replied: s.replied,
-          restarts: s.restarts,
-          stalls: s.stalls,
-          failures: s.failures,
-          activations: s.activations,
-          passivations: s.passivations,
-          waitMs: s.waitMs.toJSON(),
-          processingMs: s.processingMs.toJSON(),
-        };
-      }),
-      addresses,
-    };
+    return collectStats(this.activations.values(), this.kindStats, options);
   }
 
   /**
@@ -329,10 +228,10 @@ export class Runtime<K extends Kinds = Kinds> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.shutdownPromise = (async () => {
       if (drain) await this.drained(timeoutMs);
-      const saves: unknown[] = [...this.pendingSaves.values()];
+      const saves: unknown[] = this.persistence.inFlight();
       for (const a of this.activations.values()) {
         const persisted = a.stop('shutdown');
-        if (persisted !== undefined) saves.push(this.save(a.address, persisted));
+        if (persisted !== undefined) saves.push(this.persistence.save(a.address, persisted));
       }
       this.activations.clear();
       this.liveByKind.clear();
@@ -369,30 +268,19 @@ export class Runtime<K extends Kinds = Kinds> {
     const a = new Activation(this.ctx, kind, address, ++this.epochs, this.kindStats.get(kind.name)!);
     this.activations.set(address, a);
     this.liveByKind.set(kind.name, count + 1);
-    const pending = this.pendingSaves.get(address);
-    if (pending) pending.then(() => this.load(a));
-    else this.load(a);
+    this.persistence.load(
+      address,
+      (persisted) => {
+        if (this.activations.get(address) === a) a.start(persisted);
+      },
+      (err) => {
+        // A snapshot we cannot read must not be replaced by a fresh actor silently.
+        if (this.activations.get(address) !== a) return;
+        this.forget(a);
+        a.stop(errors.storeFailed(address, 'load', err).message);
+      },
+    );
     return a;
-  }
-
-  private load(a: Activation): void {
-    const start = (persisted: unknown) => {
-      if (this.activations.get(a.address) === a) a.start(persisted);
-    };
-    const failed = (err: unknown) => {
-      // A snapshot we cannot read must not be replaced by a fresh actor silently.
-      if (this.activations.get(a.address) !== a) return;
-      this.forget(a);
-      a.stop(errors.storeFailed(a.address, 'load', err).message);
-    };
-    let loaded: unknown;
-    try {
-      loaded = this.deps.store.load(a.address);
-    } catch (err) {
-      return failed(err);
-    }
-    if (isPromise(loaded)) loaded.then(start, failed);
-    else start(loaded);
   }
 
   private forget(a: Activation): void {
@@ -403,26 +291,11 @@ export class Runtime<K extends Kinds = Kinds> {
   private onPassivated(a: Activation, persisted: unknown): void {
     if (this.activations.get(a.address) === a) this.forget(a);
     if (persisted !== undefined) {
-      this.save(a.address, persisted)?.catch((err: unknown) => {
-        a.publish('lifecycle.failed', { error: errors.storeFailed(a.address, 'save', err).message });
+      this.persistence.save(a.address, persisted)?.catch((err: { message: string }) => {
+        a.publish('lifecycle.failed', { error: err.message });
       });
     }
     this.onQuiet();
-  }
-
-  private save(address: string, persisted: unknown): Promise<unknown> | undefined {
-    let result: unknown;
-    try {
-      result = this.deps.store.save(address, persisted);
-    } catch (err) {
-      return Promise.reject(errors.storeFailed(address, 'save', err));
-    }
-    if (!isPromise(result)) return undefined;
-    const p: Promise<unknown> = result.finally(() => {
-      if (this.pendingSaves.get(address) === p) this.pendingSaves.delete(address);
-    });
-    this.pendingSaves.set(address, p);
-    return p;
   }
 
   private drained(timeoutMs: number): Promise<void> {
@@ -444,30 +317,4 @@ export class Runtime<K extends Kinds = Kinds> {
   private onQuiet(): void {
     this.drainWaiter?.();
   }
-}
-
-function isPromise(v: unknown): v is Promise<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
-}
-
-function addressStats(a: Activation): AddressStats {
-  const c = a.counters;
-  return {
-    address: a.address,
-    kind: a.kind.name,
-    epoch: a.epoch,
-    status: a.status,
-    state: a.snapshot?.value,
-    depth: a.mailbox.depth,
-    queued: a.mailbox.queued,
-    postponed: a.mailbox.postponed,
-    inFlight: a.inFlight,
-    refused: c.refused,
-    enqueued: c.enqueued,
-    delivered: c.delivered,
-    rejected: c.rejected,
-    replied: c.replied,
-    waitMs: { sum: c.waitMsSum, max: c.waitMsMax, mean: c.delivered ? c.waitMsSum / c.delivered : 0 },
-    processingMs: { sum: c.processingMsSum, max: c.processingMsMax, mean: c.replied ? c.processingMsSum / c.replied : 0 },
-  };
 }

@@ -2,7 +2,8 @@ import { systemClock, type Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import { compileKind, type Kind } from '../kinds.js';
 import { memoryStore, type SnapshotStore } from '../store/SnapshotStore.js';
-import { Runtime, type Kinds } from './Runtime.js';
+import type { Kinds } from './handles.js';
+import { Runtime } from './Runtime.js';
 
 export interface RuntimeOptions<K extends Kinds> {
   /** Named machines with their policies. Fixed at creation: nothing registers later. */

@@ -2,7 +2,7 @@ import type { EventObject } from 'xstate';
 import { errors } from '../errors.js';
 import { isReservedType } from '../events.js';
 import { PRIORITY_LANE } from '../mailbox/envelope.js';
-import type { EnqueueOptions } from './Delivery.js';
+import type { EnqueueOptions } from '../mailbox/Delivery.js';
 
 /** Checks an event and its options at the runtime's edge, with coded errors. */
 export function validateSend(address: string, event: unknown, options: unknown): asserts event is EventObject {

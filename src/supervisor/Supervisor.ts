@@ -3,8 +3,14 @@ import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, type InterlockError } from '../errors.js';
 import type { Kind } from '../kinds.js';
-import type { KindStats } from '../runtime/stats.js';
 import { backoffDelay, RestartBudget } from './backoff.js';
+
+/** What supervision counts (the runtime's per-kind stats implement it). @internal */
+export interface SupervisionCounters {
+  restarts: number;
+  stalls: number;
+  failures: number;
+}
 
 /** What the supervisor acts on. @internal */
 export interface SupervisedHost {
@@ -38,7 +44,7 @@ export class Supervisor {
     private readonly host: SupervisedHost,
     private readonly clock: Clock,
     private readonly random: () => number,
-    private readonly stats: KindStats,
+    private readonly stats: SupervisionCounters,
   ) {
     this.budget = new RestartBudget(host.kind.maxRestarts, host.kind.windowMs);
   }

@@ -7,7 +7,7 @@
  * So the logic traversed here wraps the machine with a small, synchronous mirror of
  * `Activation`:
  * - the machine runs with an actor scope whose `self` has a fake turn host
- *   (src/runtime/registry), so `requestId`, `reply`, `fail`, `runTask`, `abortTask` and
+ *   (src/runtime/hostSlot), so `requestId`, `reply`, `fail`, `runTask`, `abortTask` and
  *   `fenceTask` do what they do in a runtime, recorded instead of performed;
  * - an event from the mailbox that the state cannot take (`!snapshot.can(event)`) is
  *   postponed, a same-type event never overtakes a postponed one, and after each state
@@ -27,7 +27,7 @@
 import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine, AnyTransitionDefinition } from 'xstate';
 
 type EventObject = AnyEventObject;
-import { registerHost, type TurnHost } from '../../src/runtime/registry.js';
+import { registerHost, type TurnHost } from '../../src/runtime/hostSlot.js';
 import type { TaskContext } from '../../src/runtime/TaskSet.js';
 
 export interface AbstractEvent {

@@ -1,7 +1,7 @@
 import type { AnyActor, AnyMachineSnapshot, EventObject } from 'xstate';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
-import { errors, type InterlockError } from '../errors.js';
+import { errors, isInterlockError, type InterlockError } from '../errors.js';
 import { isInternalType } from '../events.js';
 import type { Kind } from '../kinds.js';
 import {
@@ -13,11 +13,19 @@ import {
   type Envelope,
   type Priority,
   type ReplyChannel,
-} from '../mailbox/envelope.js';
-import { Mailbox } from '../mailbox/Mailbox.js';
+} from './envelope.js';
+import { Mailbox } from './Mailbox.js';
 import { scheduleDrain } from './drainQueue.js';
-import type { AddressCounters } from './stats.js';
-import type { Turns } from './Turns.js';
+import { Turns } from './Turns.js';
+
+/** What delivery counts (the runtime's stats implement it). @internal */
+export interface DeliveryCounters {
+  countRefused(): void;
+  countEnqueued(): void;
+  countDelivered(waitMs: number): void;
+  countRejected(): void;
+  countReplied(processingMs: number): void;
+}
 
 export interface EnqueueOptions {
   priority?: Priority;
@@ -32,8 +40,7 @@ export interface DeliveryHost {
   readonly status: string;
   readonly actor: AnyActor | undefined;
   readonly snapshot: AnyMachineSnapshot | undefined;
-  readonly turns: Turns;
-  readonly counters: AddressCounters;
+  readonly counters: DeliveryCounters;
   readonly clock: Clock;
   nextId(): string;
   publish(type: RecordType, data: unknown): void;
@@ -45,20 +52,31 @@ export interface DeliveryHost {
   quiet(): void;
   /** The machine failed (or was handed an event it must never see): supervise. */
   crash(cause: unknown): void;
+  /** A turn ended: its tasks are fenced. */
+  endTurnTasks(turn: Envelope): void;
 }
 
 /** Deliveries per drain before yielding to I/O with setImmediate. */
 const DRAIN_BUDGET = 4096;
 
 /**
- * The mailbox side of an actor: admits envelopes (capacity, deadline, abort signal),
- * drains them on a shared microtask in lane/FIFO order, postpones what the current state
- * does not take and offers it again after every state change, and ends every envelope
- * exactly once. {@link deliver} is the one place an envelope reaches the machine.
+ * Every envelope's life, from admission to its one ending: admits envelopes (capacity,
+ * deadline, abort signal), drains them on a shared microtask in lane/FIFO order, postpones
+ * what the current state does not take and offers it again after every state change, keeps
+ * the turn table (open asks and streams, the answers a transition queued) and ends every
+ * envelope exactly once: answered, rejected, or ended with its actor. `send()` below is the
+ * one place any event enters the machine: envelopes from {@link deliver}, task outcomes
+ * from {@link sendInternal}.
+ *
+ * Whether the machine *took* the envelope being delivered is decided here too: the actor
+ * reports each visible effect (a new snapshot, an answer, an emit, a task start, a crash)
+ * through {@link noteTaken} while `send()` runs, so `mailbox.delivered` is published before
+ * the records of what the delivery caused; no effect and `can()` false means postponed.
  * @internal
  */
 export class Delivery {
   readonly mailbox: Mailbox;
+  readonly turns = new Turns();
   /** The envelope whose event the machine is processing right now. */
   delivering: Envelope | undefined;
   private deliveredPublished = false;
@@ -118,10 +136,46 @@ export class Delivery {
     if (!this.draining && this.mailbox.depth > 0) this.schedule();
   }
 
-  /** A turn closed: the next envelope may go. */
-  turnClosed(): void {
+  // ---- answers -----------------------------------------------------------------------
+
+  /** An answer the machine gave during a transition; it reaches the caller after the transition commits. */
+  answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
+    this.turns.queueAnswer(to, ok, value);
+  }
+
+  /** Delivers the answers queued during the transition that just committed. */
+  flushAnswers(): void {
+    for (const a of this.turns.takeAnswers()) {
+      const env = a.to === undefined ? undefined : this.turns.get(a.to);
+      if (env) this.closeTurn(env, a.ok, a.value);
+    }
+  }
+
+  /** Ends an open turn with the machine's answer (or a terminal emitted event); the next envelope may go. */
+  closeTurn(env: Envelope, ok: boolean, value: unknown): void {
+    const host = this.host;
+    this.turns.end(env);
+    env.state = 'done';
+    const ms = host.clock.now() - env.deliveredAt;
+    host.counters.countReplied(ms);
+    host.publish('turn.replied', { id: env.id, ok, processingMs: ms });
+    clearEnvelope(env, host.clock);
+    host.endTurnTasks(env);
+    if (ok) settle(env, undefined, value);
+    else settle(env, isInterlockError(value) ? value : errors.turnFailed(host.address, value));
     if (this.mailbox.depth > 0) this.schedule();
-    else if (this.host.turns.size === 0) this.host.quiet();
+    else if (this.turns.size === 0) host.quiet();
+  }
+
+  /** Ends every open turn with `err` (the actor is torn down). The mailbox is kept. */
+  endTurns(err: InterlockError): void {
+    for (const env of this.turns.takeAll()) {
+      env.state = 'done';
+      clearEnvelope(env, this.host.clock);
+      // The terminal record of a turn the runtime ended, not the machine.
+      this.host.publish('turn.replied', { id: env.id, ok: false, code: err.code });
+      settle(env, err);
+    }
   }
 
   /** The machine visibly took the envelope being delivered (it emitted, answered, crashed, started work). */
@@ -161,7 +215,7 @@ export class Delivery {
     } finally {
       this.draining = false;
     }
-    if (this.mailbox.depth === 0 && this.host.turns.size === 0) this.host.quiet();
+    if (this.mailbox.depth === 0 && this.turns.size === 0) this.host.quiet();
   }
 
   /** Postponed envelopes first (one head per type, oldest first) after a state change, then the lanes. */
@@ -201,7 +255,7 @@ export class Delivery {
     const before = host.snapshot!;
     env.state = 'running';
     env.deliveredAt = now;
-    const prevTurn = env.reply ? host.turns.begin(env) : undefined;
+    const prevTurn = env.reply ? this.turns.begin(env) : undefined;
     this.delivering = env;
     this.deliveredPublished = false;
     try {
@@ -217,7 +271,7 @@ export class Delivery {
     if (!this.deliveredPublished) {
       if (host.snapshot === before && !before.can(env.event)) {
         // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
-        if (env.reply) host.turns.undo(env, prevTurn);
+        if (env.reply) this.turns.undo(env, prevTurn);
         this.postpone(env);
         return;
       }
@@ -257,7 +311,7 @@ export class Delivery {
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
   private cancelStillWanted(env: Envelope): boolean {
     const target = env.cancels!;
-    if (target.state !== 'running' || !this.host.turns.isOpen(target)) {
+    if (target.state !== 'running' || !this.turns.isOpen(target)) {
       env.state = 'done';
       this.host.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
       return false;
@@ -295,7 +349,7 @@ export class Delivery {
       this.mailbox.remove(env);
       const err = why === 'cancelled' ? errors.cancelled(host.address, 'queued') : errors.deadlineExceeded(host.address, 'queued', timeoutMs);
       this.reject(env, err);
-      if (this.mailbox.depth === 0 && host.turns.size === 0) host.quiet();
+      if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
     } else if (env.state === 'running' && env.reply) {
       clearEnvelope(env, host.clock);
       if (!env.settled) {

@@ -1,5 +1,5 @@
 import type { AnyActorRef, EventObject } from 'xstate';
-import { hostOf, type TurnHost } from './registry.js';
+import { hostOf, type TurnHost } from './hostSlot.js';
 import type { InternalEventOf } from '../events.js';
 import type { TaskContext } from './TaskSet.js';
 
