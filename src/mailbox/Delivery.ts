@@ -167,8 +167,10 @@ export class Delivery {
     else if (this.turns.size === 0) host.quiet();
   }
 
-  /** Ends every open turn with `err` (the actor is torn down). The mailbox is kept. */
-  endTurns(err: InterlockError): void {
+  /** Ends every open turn with the error `why` builds, once, only if a turn is open (the actor is torn down). The mailbox is kept. */
+  endTurns(why: () => InterlockError): void {
+    if (this.turns.size === 0) return void this.turns.takeAll();
+    const err = why();
     for (const env of this.turns.takeAll()) {
       env.state = 'done';
       clearEnvelope(env, this.host.clock);
@@ -184,7 +186,9 @@ export class Delivery {
   }
 
   /** Rejects everything waiting with `err`. */
-  rejectAll(err: InterlockError): void {
+  rejectAll(why: () => InterlockError): void {
+    if (this.mailbox.depth === 0) return;
+    const err = why();
     for (const env of this.mailbox.takeAll()) this.reject(env, err);
   }
 

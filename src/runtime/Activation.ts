@@ -121,8 +121,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (this.status === 'stopped') return undefined;
     const persisted = this.status === 'running' ? this.actor?.getPersistedSnapshot() : undefined;
     this.status = 'stopped';
-    this.teardown(errors.stopped(this.address, reason));
-    this.delivery.rejectAll(errors.stopped(this.address, reason));
+    // Errors are built only if someone is waiting for them (a stack trace each).
+    const why = () => errors.stopped(this.address, reason);
+    this.teardown(why);
+    this.delivery.rejectAll(why);
     this.publish('lifecycle.stopped', { reason });
     return persisted;
   }
@@ -132,7 +134,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (this.status !== 'running' || !this.isQuiet()) return false;
     const persisted = this.actor?.getPersistedSnapshot();
     this.status = 'stopped';
-    this.teardown(errors.stopped(this.address, 'passivated'));
+    this.teardown(() => errors.stopped(this.address, 'passivated'));
     this.stats.passivations++;
     this.publish('lifecycle.passivated', {});
     this.rt.passivated(this, persisted);
@@ -293,29 +295,29 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   private restartAfterDone(): void {
     if (this.status !== 'running' || this.snapshot?.status !== 'done') return;
-    this.teardown(errors.stopped(this.address, 'machine reached a final state'));
+    this.teardown(() => errors.stopped(this.address, 'machine reached a final state'));
     this.publish('lifecycle.restarted', { attempt: 0, delayMs: 0, reason: 'done' });
     this.startActor(undefined);
   }
 
   rejectWaiting(err: InterlockError): void {
-    this.delivery.rejectAll(err);
+    this.delivery.rejectAll(() => err);
   }
 
   quiet(): void {
     this.rt.quiet();
   }
 
-  /** Stops the XState actor and its tasks; open turns get `err`. The mailbox is kept. */
-  teardown(err: InterlockError): void {
+  /** Stops the XState actor and its tasks; open turns get the error `why` builds (only built if one is open). The mailbox is kept. */
+  teardown(why: () => InterlockError): void {
     const actor = this.actor;
     this.actor = undefined;
     this.incarnation++;
     this.watchdog?.stop();
     this.supervisor?.cancelRestart();
-    this.tasks?.stopAll(() => err);
+    this.tasks?.stopAll(why);
     this.tasks = undefined;
-    this.delivery.endTurns(err);
+    this.delivery.endTurns(why);
     actor?.stop();
   }
 

@@ -19,8 +19,8 @@ export interface SupervisedHost {
   readonly key: string;
   status: 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
   readonly snapshot: AnyMachineSnapshot | undefined;
-  /** Stops the XState actor and its tasks; open turns get `err`. The mailbox is kept. */
-  teardown(err: InterlockError): void;
+  /** Stops the XState actor and its tasks; open turns get the error `why` builds (only built if one is open). The mailbox is kept. */
+  teardown(why: () => InterlockError): void;
   startActor(persisted: unknown, input?: { value: unknown }): void;
   /** Rejects everything waiting in the mailbox with `err`. */
   rejectWaiting(err: InterlockError): void;
@@ -54,7 +54,7 @@ export class Supervisor {
     this.lastError = cause;
     const err = stall ? errors.stalled(host.address, stall.state, stall.stallAfterMs) : errors.crashed(host.address, cause);
     const last = host.snapshot;
-    host.teardown(err);
+    host.teardown(() => err);
     host.publish(stall ? 'lifecycle.stalled' : 'lifecycle.crashed', { error: err.message, ...stall });
     if (stall) this.stats.stalls++;
     const attempt = this.budget.admit(this.clock.now());
