@@ -27,10 +27,12 @@ export class Bus {
     return seen;
   };
 
+  private readonly watched = (address: string): boolean => this.all$.observed || (this.byAddress.size > 0 && this.byAddress.has(address));
+
   constructor(private readonly clock: Clock) {}
 
   channel(address: string, epoch: number, capacity: number): Channel {
-    return new Channel(address, epoch, capacity, this.sink, this.clock);
+    return new Channel(address, epoch, capacity, this.sink, this.clock, this.watched);
   }
 
   /**

@@ -9,6 +9,12 @@ import type { BusRecord, RecordType } from './records.js';
  * to the whole bus): a resume point can only come from a record that was seen, so nothing
  * before it is ever asked for. An actor nobody watches keeps no records at all, which is
  * most of the memory of an idle actor. The ring then grows on demand up to `capacity`.
+ *
+ * A record nobody would receive or buffer (no subscriber to this address or to the whole
+ * bus, and no ring yet) is not built at all: only its `seq` is counted, so numbering stays
+ * gapless for whoever subscribes later. Once the ring has started, every record is built
+ * and buffered, watched or not, so a subscriber that leaves and comes back with `since`
+ * gets what happened meanwhile.
  */
 export class Channel {
   seq = 0;
@@ -22,9 +28,21 @@ export class Channel {
     /** Delivers a record; returns whether anyone received it. */
     private readonly sink: (record: BusRecord) => boolean,
     private readonly clock: Clock,
+    /** Whether anyone listens to this address or to the whole bus now. */
+    private readonly watched: (address: string) => boolean,
   ) {}
 
-  publish(type: RecordType, data: unknown): BusRecord {
+  /** Whether a record published now would be received or buffered (so worth building). */
+  get wanted(): boolean {
+    return this.ring !== undefined || this.watched(this.address);
+  }
+
+  /** Publishes a record, or only counts its seq when nobody would receive or buffer it. */
+  publish(type: RecordType, data: unknown): void {
+    if (this.ring === undefined && !this.watched(this.address)) {
+      this.seq++;
+      return;
+    }
     const record: BusRecord = { address: this.address, epoch: this.epoch, seq: ++this.seq, ts: this.clock.now(), type, data };
     const seen = this.sink(record);
     if (this.capacity > 0 && (this.ring !== undefined || seen)) {
@@ -35,7 +53,6 @@ export class Channel {
         this.oldest = (this.oldest + 1) % this.capacity;
       }
     }
-    return record;
   }
 
   /** Records with seq > `after`, oldest first; undefined when some of them were already overwritten. */

@@ -190,7 +190,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (snapshot !== this.snapshot || turns.hasAnswers) this.delivery.noteTaken();
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
-      this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
+      // The view (a user function) runs only for a record someone will read.
+      if (this.channel.wanted) this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
+      else this.channel.publish('snapshot', undefined);
       this.watchdog?.progress(snapshot);
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else this.delivery.stateChanged();
