@@ -115,7 +115,7 @@ const MAILBOX_KEYS = new Set(['capacity', 'defaultTimeoutMs', 'control']);
 const SUPERVISION_KEYS = new Set(['maxRestarts', 'windowMs', 'backoff', 'restartInput']);
 const BACKOFF_KEYS = new Set(['initialMs', 'maxMs', 'factor', 'jitter']);
 
-/** Validates a kind; throws INTERLOCK_INVALID_KIND naming the first problem. Nothing falls back silently. */
+/** Validates a kind; throws INTERLOCK_INVALID_KIND naming the first problem. Nothing falls back silently. @internal */
 export function compileKind(name: string, config: unknown): Kind {
   if (!KIND_NAME.test(name)) throw errors.invalidKind(name, "its name must match /^[a-z][a-z0-9_-]*$/ (no '/')");
   const fail = (why: string) => errors.invalidKind(name, why);

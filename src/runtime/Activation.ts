@@ -146,6 +146,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (this.mailbox.depth > 0 || this.delivery.turns.size > 0 || (this.tasks?.size ?? 0) > 0) return false;
     const snap = this.snapshot;
     if (snap && Object.keys(snap.children).length > 0) return false;
+    // XState internal (not public API), pinned by test/unit/xstate-internals.test.ts: re-check on every XState upgrade.
     const scheduled = (this.actor?.system as { getSnapshot?: () => { _scheduledEvents?: object } } | undefined)?.getSnapshot?.()
       ._scheduledEvents;
     return !scheduled || Object.keys(scheduled).length === 0;
