@@ -4,6 +4,7 @@ import type { Channel } from '../bus/Channel.js';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, isInterlockError, type InterlockError } from '../errors.js';
+import { isReservedType } from '../events.js';
 import type { Kind } from '../kinds.js';
 import { clearEnvelope, settle, type Envelope, type ReplyChannel } from '../mailbox/envelope.js';
 import type { Mailbox } from '../mailbox/Mailbox.js';
@@ -170,6 +171,12 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     return this.delivery.enqueue(event, options, reply);
   }
 
+  /** An event the machine (or one of its tasks) sends to its own mailbox, like an in-process tell. */
+  tellSelf(event: EventObject): void {
+    if (isReservedType(event.type)) throw errors.invalidEvent(this.address, `'${event.type}' is a reserved type; an actor cannot mail itself one`);
+    this.delivery.enqueue(event, undefined, undefined);
+  }
+
   /** The caller's signal fired (or its stream was unsubscribed). */
   abort(env: Envelope, why: 'cancelled' | 'deadline'): void {
     this.delivery.abort(env, why);
@@ -211,7 +218,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const explicit = (event as { requestId?: unknown }).requestId;
     const env = typeof explicit === 'string' ? this.turns.get(explicit) : this.turns.current;
     this.emitFor(env, event);
-    if (env && this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
+    // A terminal event ends a *stream*; an ask waits for the machine's reply or fail.
+    if (env && env.reply?.mode === 'stream' && this.kind.terminal.has(event.type)) this.closeTurn(env, true, event);
   }
 
   /** The context as the kind lets it leave the actor (its `view`; the context itself by default). */

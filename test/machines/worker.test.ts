@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { workerKind, workerMachine } from '../../machines/index.js';
+import { createRuntime, SimulatedClock } from '../../src/index.js';
+
+describe('worker machine', () => {
+  it('keeps its processed and failed counters across a stall restart (workerKind), counting the stalled item as failed', async () => {
+    const clock = new SimulatedClock();
+    const rt = createRuntime({
+      clock,
+      random: () => 0.5,
+      kinds: {
+        worker: workerKind<string, string>(
+          {
+            stallAfterMs: 1_000,
+            process: async (item) => {
+              if (item === 'bad') throw new Error('bad item');
+              if (item === 'stall') return new Promise<string>(() => {});
+              return item.toUpperCase();
+            },
+          },
+          { supervision: { backoff: { initialMs: 10, jitter: 0 } } },
+        ),
+      },
+    });
+    const ref = rt.ref('worker/w1');
+    expect(await ref.ask({ type: 'item', item: 'a' })).toBe('A');
+    expect(await ref.ask({ type: 'item', item: 'b' })).toBe('B');
+    await expect(ref.ask({ type: 'item', item: 'bad' })).rejects.toMatchObject({ code: 'INTERLOCK_TURN_FAILED' });
+    const stalled = ref.ask({ type: 'item', item: 'stall' }).catch((e: unknown) => e);
+    const after = ref.ask({ type: 'item', item: 'c' });
+    await clock.runAll();
+    expect(await stalled).toMatchObject({ code: 'INTERLOCK_ACTOR_STALLED' });
+    expect(await after).toBe('C');
+    expect(ref.snapshot()!.context).toEqual({ processed: 3, failed: 2, current: undefined });
+    await rt.shutdown();
+  });
+
+  it('refuses a bad stallAfterMs with INTERLOCK_INVALID_CONFIG', () => {
+    expect(() => workerMachine({ process: async () => 1, stallAfterMs: 0 })).toThrow(expect.objectContaining({ code: 'INTERLOCK_INVALID_CONFIG' }));
+  });
+});
