@@ -1,4 +1,19 @@
-export { sessionMachine, type SessionOptions, type SessionEvent, type SessionEmitted, type SessionContext, type BusyPolicy, type DisconnectPolicy, type EndReason } from './session.js';
+export {
+  sessionMachine,
+  sessionKind,
+  sessionView,
+  type SessionOptions,
+  type SessionEvent,
+  type SessionInternalEvent,
+  type SessionEmitted,
+  type SessionContext,
+  type SessionAnswer,
+  type SessionView,
+  type Usage,
+  type BusyPolicy,
+  type DisconnectPolicy,
+  type EndReason,
+} from './session.js';
 export {
   agentMachine,
   agentKind,
