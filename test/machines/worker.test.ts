@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { workerKind, workerMachine } from '../../machines/index.js';
-import { createRuntime, SimulatedClock } from '../../src/index.js';
+import { workerKind, workerMachine, type WorkerContext, type WorkerEvent, type WorkerInternalEvent } from '../../machines/index.js';
+import { createRuntime, runTask, SimulatedClock } from '../../src/index.js';
 
 describe('worker machine', () => {
   it('keeps its processed and failed counters across a stall restart (workerKind), counting the stalled item as failed', async () => {
@@ -37,5 +37,24 @@ describe('worker machine', () => {
 
   it('refuses a bad stallAfterMs with INTERLOCK_INVALID_CONFIG', () => {
     expect(() => workerMachine({ process: async () => 1, stallAfterMs: 0 })).toThrow(expect.objectContaining({ code: 'INTERLOCK_INVALID_CONFIG' }));
+  });
+});
+
+describe('machine event unions', () => {
+  it("types runTask's outcomes against the machine's internal events: a typo does not compile, a public type is not an outcome", () => {
+    const ok = runTask<WorkerContext, WorkerEvent | WorkerInternalEvent, string>(async () => 'x', {
+      done: (output) => ({ type: '@item.done', output }),
+      error: (error) => ({ type: '@item.error', error }),
+    });
+    runTask<WorkerContext, WorkerEvent | WorkerInternalEvent, string>(async () => 'x', {
+      // @ts-expect-error a typo in an outcome type
+      done: (output) => ({ type: '@item.dnoe', output }),
+      // @ts-expect-error a public event is not a task outcome
+      error: () => ({ type: 'item', item: 1 }),
+    });
+    // @ts-expect-error callers cannot send an internal event: it is not in the public union
+    const forged: WorkerEvent = { type: '@item.done', output: 'x' };
+    expect(typeof ok).toBe('function');
+    expect(forged).toBeDefined();
   });
 });
