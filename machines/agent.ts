@@ -13,23 +13,40 @@
  * is unrepresentable. Requests (and failure reports) arriving while switching or
  * restarting are not accepted there, so the runtime postpones them: they run after the
  * restart, against the new subscription.
+ *
+ * Secrets stay in the closure: the context holds subscription ids and the current index,
+ * never the `Subscription` objects (API keys, tokens), so no snapshot, persisted snapshot,
+ * bus record, replay, stats or error can carry them.
  */
 import { assign, emit, setup } from 'xstate';
-import { errors } from '../src/errors.js';
-import type { KindConfig } from '../src/kinds.js';
-import type { TaskContext } from '../src/runtime/TaskSet.js';
-import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/helpers.js';
+import { errors, abortTask, addressOf, fail, fenceTask, reply, requestId, runTask, tellSelf, type KindConfig, type TaskContext } from '../src/index.js';
 
 export interface Subscription {
   id: string;
   [key: string]: unknown;
 }
 
+/** What `handle` gets for one request. */
+export interface HandleContext extends TaskContext {
+  /** The current subscription (secrets included: it never leaves the machine's closure). */
+  subscription: Subscription;
+  address: string;
+  /** The subscription epoch this request runs under. */
+  epoch: number;
+  /**
+   * Reports that the subscription failed, for this request's epoch: the agent switches
+   * once (a report of an epoch that has already moved on is recorded as stale). May be
+   * called after `handle` returned (hand it to a monitor). Throws a coded error if the
+   * actor has stopped.
+   */
+  reportFailure(reason?: string): void;
+}
+
 export interface AgentOptions<TInput = unknown, TOutput = unknown> {
-  /** Ordered: the first viable one is used; a switch moves to the next one not on cooldown. */
+  /** Ordered: the first viable one is used; a switch moves to the next one not on cooldown. Ids must be unique. */
   subscriptions: readonly Subscription[];
   /** The agent's work for one request, against the current subscription. */
-  handle(input: TInput, ctx: TaskContext & { subscription: Subscription; address: string }): Promise<TOutput>;
+  handle(input: TInput, ctx: HandleContext): Promise<TOutput>;
   /** Restarts the backend this agent drives (a container, a process, a client). May fail or hang. */
   restart(subscription: Subscription, ctx: { signal: AbortSignal; address: string }): Promise<void>;
   /** Whether an error from `handle` means the subscription failed (default: HTTP 401/402/403/429 in `details.status`). */
@@ -48,11 +65,15 @@ export interface AgentOptions<TInput = unknown, TOutput = unknown> {
   now?: () => number;
 }
 
+/** What callers send an agent. */
 export type AgentEvent =
   | { type: 'request'; input: unknown }
   | { type: 'cancel'; requestId?: string }
   | { type: 'subscription.failed'; epoch: number; reason?: string }
-  | { type: 'reset' }
+  | { type: 'reset' };
+
+/** Task outcomes: only the agent's own tasks produce them (callers cannot send `@` events). */
+export type AgentInternalEvent =
   | { type: '@work.done'; output: unknown }
   | { type: '@work.error'; error: unknown }
   | { type: '@restart.done' }
@@ -74,7 +95,8 @@ interface Inflight {
 }
 
 export interface AgentContext {
-  subscriptions: readonly Subscription[];
+  /** Subscription ids, in order (the subscriptions themselves stay in the machine's closure). */
+  subscriptions: readonly string[];
   current: number;
   epoch: number;
   /** Subscription id -> time its cooldown ends. */
@@ -99,26 +121,41 @@ export function nextViable(context: Pick<AgentContext, 'subscriptions' | 'curren
   const n = context.subscriptions.length;
   for (let step = 1; step < n; step++) {
     const i = (context.current + step) % n;
-    const until = context.cooldowns[context.subscriptions[i]!.id];
+    const until = context.cooldowns[context.subscriptions[i]!];
     if (until === undefined || until <= now) return i;
   }
   return undefined;
 }
 
 export function agentMachine<TInput = unknown, TOutput = unknown>(options: AgentOptions<TInput, TOutput>) {
-  if (options.subscriptions.length === 0) throw new RangeError('agentMachine needs at least one subscription');
+  const bad = (why: string) => errors.invalidConfig(why, 'agentMachine options');
+  if (!Array.isArray(options.subscriptions) || options.subscriptions.length === 0) throw bad('`subscriptions` must list at least one subscription');
+  const ids = options.subscriptions.map((s) => s.id);
+  if (ids.some((id) => typeof id !== 'string' || id === '')) throw bad('every subscription needs a non-empty string `id`');
+  if (new Set(ids).size !== ids.length) throw bad(`subscription ids must be unique (got ${ids.join(', ')})`);
+  for (const k of ['cooldownMs', 'restartTimeoutMs', 'restartBackoffMs', 'cancelDeadlineMs'] as const) {
+    const v = options[k];
+    if (v !== undefined && !(typeof v === 'number' && v > 0)) throw bad(`\`${k}\` must be a positive number, got ${String(v)}`);
+  }
+  if (options.restartAttempts !== undefined && !(Number.isInteger(options.restartAttempts) && options.restartAttempts >= 1)) {
+    throw bad(`\`restartAttempts\` must be an integer >= 1, got ${String(options.restartAttempts)}`);
+  }
   const now = options.now ?? Date.now;
   const cooldownMs = options.cooldownMs ?? 2 * 60 * 60 * 1000;
   const isSubscriptionFailure = options.isSubscriptionFailure ?? defaultIsSubscriptionFailure;
   const restartAttempts = options.restartAttempts ?? 3;
   const restartBackoffMs = options.restartBackoffMs ?? 1_000;
-  const sub = (c: AgentContext) => c.subscriptions[c.current]!;
+  /** The current subscription object, from the closure; the context has only its index. */
+  const sub = (c: AgentContext) => options.subscriptions[c.current]!;
+  const subId = (c: AgentContext) => c.subscriptions[c.current]!;
   const inflightTo = ({ context }: { context: AgentContext }) => context.inflight?.requestId;
 
   return setup({
-    types: {} as { context: AgentContext; events: AgentEvent; emitted: AgentEmitted; input: AgentCarry | undefined },
+    types: {} as { context: AgentContext; events: AgentEvent | AgentInternalEvent; emitted: AgentEmitted; input: AgentCarry | undefined },
     guards: {
       currentEpoch: ({ context, event }) => event.type === 'subscription.failed' && event.epoch === context.epoch,
+      /** A report that names no epoch cannot be placed: refused explicitly, never taken for stale. */
+      noEpoch: ({ event }) => event.type === 'subscription.failed' && typeof (event as { epoch?: unknown }).epoch !== 'number',
       subscriptionFailure: ({ event }) => event.type === '@work.error' && isSubscriptionFailure(event.error),
       viable: ({ context }) => nextViable(context, now()) !== undefined,
       retryInflight: ({ context }) => context.inflight !== undefined && !context.inflight.retried,
@@ -135,15 +172,20 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       takeRequest: assign(({ event, self }) => ({
         inflight: { requestId: requestId({ self }), input: (event as { input: unknown }).input, retried: false },
       })),
-      runWork: runTask<AgentContext, AgentEvent, TOutput>(
-        (args) =>
-          options.handle(args.context.inflight!.input as TInput, {
+      runWork: runTask<AgentContext, AgentEvent | AgentInternalEvent, TOutput>(
+        (args) => {
+          const epoch = args.context.epoch;
+          const self = args.self;
+          return options.handle(args.context.inflight!.input as TInput, {
             signal: args.signal,
             emit: args.emit,
             heartbeat: args.heartbeat,
             subscription: sub(args.context),
-            address: addressOf(args.self),
-          }),
+            address: addressOf(self),
+            epoch,
+            reportFailure: (reason?: string) => tellSelf(self, { type: 'subscription.failed', epoch, ...(reason === undefined ? {} : { reason }) }),
+          });
+        },
         {
           id: () => 'work',
           for: inflightTo,
@@ -153,12 +195,15 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       ),
       abortWork: abortTask(() => 'work'),
       fenceWork: fenceTask(() => 'work'),
-      answer: reply(({ event }: { event: AgentEvent }) => (event as { output: unknown }).output, { to: inflightTo }),
-      failWork: fail(({ event }: { event: AgentEvent }) => (event as { error: unknown }).error, { to: inflightTo }),
+      answer: reply(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { output: unknown }).output, { to: inflightTo }),
+      failWork: fail(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { error: unknown }).error, { to: inflightTo }),
       failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running'), { to: inflightTo }),
       failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure ?? 'failed'), {
         to: inflightTo,
       }),
+      /** The request already had its one retry and its subscription failed again: not the agent's failure. */
+      failRetried: fail(({ self, context }: { self: { id: string }; context: AgentContext }) =>
+        errors.retryExhausted(addressOf(self), `its subscription failed again; the agent switched to '${subId(context)}'`), { to: inflightTo }),
       rejectRequest: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure ?? 'failed'), {
         to: ({ self }) => requestId({ self }),
       }),
@@ -166,10 +211,10 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       markRetry: assign(({ context }) => ({ inflight: context.inflight && { ...context.inflight, retried: true } })),
       /** The one switch of this epoch: cooldown the failed subscription, move on, bump the epoch. */
       switchSubscription: assign(({ context }) => {
-        const failed = sub(context);
+        const failed = subId(context);
         return {
-          previous: failed.id,
-          cooldowns: { ...context.cooldowns, [failed.id]: now() + cooldownMs },
+          previous: failed,
+          cooldowns: { ...context.cooldowns, [failed]: now() + cooldownMs },
           current: nextViable(context, now())!,
           epoch: context.epoch + 1,
           attempt: 0,
@@ -178,22 +223,22 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       announceSwitch: emit(({ context, event }) => ({
         type: 'subscription.switched' as const,
         from: context.previous ?? '',
-        to: sub(context).id,
+        to: subId(context),
         epoch: context.epoch,
         reason: event.type === 'subscription.failed' ? (event.reason ?? 'subscription failed') : 'request failed on subscription',
       })),
       staleFailure: emit(({ context, event }) => ({ type: 'failure.stale' as const, epoch: (event as { epoch: number }).epoch, current: context.epoch })),
-      runRestart: runTask<AgentContext, AgentEvent>(({ context, signal, self }) => options.restart(sub(context), { signal, address: addressOf(self) }), {
+      runRestart: runTask<AgentContext, AgentEvent | AgentInternalEvent>(({ context, signal, self }) => options.restart(sub(context), { signal, address: addressOf(self) }), {
         id: ({ context }) => `restart-${context.epoch}-${context.attempt}`,
         for: () => undefined,
         done: () => ({ type: '@restart.done' }),
         error: (error) => ({ type: '@restart.error', error }),
       }),
       fenceRestart: fenceTask(({ context }) => `restart-${context.epoch}-${context.attempt}`),
-      announceRestart: emit(({ context }) => ({ type: 'agent.restarted' as const, subscription: sub(context).id, attempt: context.attempt + 1 })),
+      announceRestart: emit(({ context }) => ({ type: 'agent.restarted' as const, subscription: subId(context), attempt: context.attempt + 1 })),
       restartFailed: emit(({ context, event }) => ({
         type: 'restart.failed' as const,
-        subscription: sub(context).id,
+        subscription: subId(context),
         attempt: context.attempt + 1,
         error: event.type === '@restart.error' ? String((event.error as Error)?.message ?? event.error) : 'timed out',
       })),
@@ -205,10 +250,12 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
     },
   }).createMachine({
     id: 'agent',
+    // What any kind running this machine must configure (checked by createRuntime).
+    meta: { interlock: { cancelEvent: 'cancel', control: ['subscription.failed'] } },
     // A supervisor restart passes what must survive it (see agentRestartInput).
     context: ({ input }: { input: AgentCarry | undefined }) => ({
-      subscriptions: options.subscriptions,
-      current: input?.current ?? 0,
+      subscriptions: ids,
+      current: input?.current !== undefined && input.current < ids.length ? input.current : 0,
       epoch: input?.epoch ?? 0,
       cooldowns: input?.cooldowns ?? {},
       inflight: undefined,
@@ -222,6 +269,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
         on: {
           request: { target: 'processing', actions: ['takeRequest', 'runWork'] },
           'subscription.failed': [
+            { guard: 'noEpoch', actions: { type: 'ignore', params: { reason: 'no epoch: a failure report must name the epoch it happened under' } } },
             { guard: 'currentEpoch', target: 'switching-subscription' },
             { actions: 'staleFailure' },
           ],
@@ -237,6 +285,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
             { target: 'idle', actions: ['failWork', 'clearInflight'] },
           ],
           'subscription.failed': [
+            { guard: 'noEpoch', actions: { type: 'ignore', params: { reason: 'no epoch: a failure report must name the epoch it happened under' } } },
             { guard: 'currentEpoch', target: 'switching-subscription', actions: 'fenceWork' },
             { actions: 'staleFailure' },
           ],
@@ -281,18 +330,25 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
           backoff: { after: { backoff: 'attempt' } },
         },
       },
-      /** Transient: the backend is back; re-run the request the failure interrupted, once. */
+      /**
+       * Transient: the backend is back; re-run the request the failure interrupted, once. A
+       * request that already had its retry is answered INTERLOCK_RETRY_EXHAUSTED: the agent
+       * is not failed (INTERLOCK_AGENT_UNAVAILABLE is only for `failed`).
+       */
       ready: {
         always: [
           { guard: 'retryInflight', target: 'processing', actions: ['markRetry', 'runWork'] },
-          { target: 'idle', actions: ['failUnavailable', 'clearInflight'] },
+          { target: 'idle', actions: ['failRetried', 'clearInflight'] },
         ],
       },
       failed: {
         entry: ['announceFailed', 'failUnavailable', 'clearInflight'],
         on: {
           request: { actions: 'rejectRequest' },
-          'subscription.failed': { actions: 'staleFailure' },
+          'subscription.failed': [
+            { guard: 'noEpoch', actions: { type: 'ignore', params: { reason: 'no epoch: a failure report must name the epoch it happened under' } } },
+            { actions: 'staleFailure' },
+          ],
           cancel: { actions: { type: 'ignore', params: { reason: 'failed' } } },
           reset: { target: 'restarting', actions: 'reset' },
         },
@@ -319,19 +375,47 @@ export function agentRestartInput(last: { context: AgentContext }): AgentCarry {
   return { current: last.context.current, epoch: last.context.epoch, cooldowns: last.context.cooldowns };
 }
 
+/** Refuses a failure report that names no epoch (it could not be told from a stale one). */
+export function validateAgentEvent(event: { type: string }): string | undefined {
+  const epoch = (event as { epoch?: unknown }).epoch;
+  if (event.type === 'subscription.failed' && !(typeof epoch === 'number' && Number.isInteger(epoch))) {
+    return "a 'subscription.failed' report must carry the integer epoch it happened under (read it from handle's ctx.epoch, or use ctx.reportFailure)";
+  }
+  return undefined;
+}
+
 /**
- * The recommended kind for an agent: failure reports in the control lane, `cancel` as the
- * cancel event, and restarts that keep the subscription state.
+ * Reports a subscription failure observed outside `handle` (a monitor, another process),
+ * for the epoch the observation was made under. Throws INTERLOCK_INVALID_EVENT when
+ * `epoch` is not an integer, before anything is sent.
+ */
+export function reportSubscriptionFailure(
+  ref: { address?: string; tell(event: { type: 'subscription.failed'; epoch: number; reason?: string }): void },
+  report: { epoch: number; reason?: string },
+): void {
+  const event = { type: 'subscription.failed' as const, epoch: report?.epoch, ...(report?.reason === undefined ? {} : { reason: report.reason }) };
+  const why = validateAgentEvent(event);
+  if (why) throw errors.invalidEvent(ref.address ?? 'agent', why);
+  ref.tell(event);
+}
+
+/**
+ * The recommended kind for an agent: failure reports in the control lane (and refused
+ * without an epoch), `cancel` as the cancel event, and restarts that keep the
+ * subscription state. `policies` may add to these; they cannot take them away.
  */
 export function agentKind<TInput = unknown, TOutput = unknown>(
   options: AgentOptions<TInput, TOutput>,
   policies: Omit<KindConfig<AgentMachine>, 'machine'> = {},
 ): KindConfig<ReturnType<typeof agentMachine<TInput, TOutput>>> {
+  const control = [...new Set(['subscription.failed', ...(policies.mailbox?.control ?? [])])];
+  const userValidate = policies.validate;
   return {
     cancelEvent: 'cancel',
     ...policies,
     machine: agentMachine(options),
-    mailbox: { control: ['subscription.failed'], ...policies.mailbox },
+    mailbox: { ...policies.mailbox, control },
     supervision: { restartInput: agentRestartInput, ...policies.supervision },
+    validate: (event) => validateAgentEvent(event) ?? userValidate?.(event),
   };
 }

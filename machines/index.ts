@@ -1,3 +1,33 @@
-export { sessionMachine, type SessionOptions, type SessionEvent, type SessionEmitted, type SessionContext, type BusyPolicy, type DisconnectPolicy, type EndReason } from './session.js';
-export { agentMachine, agentKind, agentRestartInput, nextViable, type AgentCarry, type AgentOptions, type AgentEvent, type AgentEmitted, type AgentContext, type Subscription } from './agent.js';
-export { workerMachine, type WorkerOptions, type WorkerEvent, type WorkerContext } from './worker.js';
+export {
+  sessionMachine,
+  sessionKind,
+  sessionView,
+  type SessionOptions,
+  type SessionEvent,
+  type SessionInternalEvent,
+  type SessionEmitted,
+  type SessionContext,
+  type SessionAnswer,
+  type SessionView,
+  type Usage,
+  type BusyPolicy,
+  type DisconnectPolicy,
+  type EndReason,
+} from './session.js';
+export {
+  agentMachine,
+  agentKind,
+  agentRestartInput,
+  nextViable,
+  reportSubscriptionFailure,
+  validateAgentEvent,
+  type AgentCarry,
+  type AgentOptions,
+  type AgentEvent,
+  type AgentInternalEvent,
+  type AgentEmitted,
+  type AgentContext,
+  type HandleContext,
+  type Subscription,
+} from './agent.js';
+export { workerMachine, workerKind, workerRestartInput, type WorkerCarry, type WorkerOptions, type WorkerEvent, type WorkerInternalEvent, type WorkerContext } from './worker.js';

@@ -12,11 +12,27 @@
  * generation is fenced, whatever it still produces is dropped by the runtime.
  */
 import { and, assign, emit, setup } from 'xstate';
-import { errors } from '../src/errors.js';
-import type { ChatMessage, Provider } from '../src/providers/types.js';
-import { abortTask, addressOf, fail, fenceTask, reply, requestId, runTask } from '../src/runtime/helpers.js';
+import {
+  abortTask,
+  addressOf,
+  errors,
+  fail,
+  fenceTask,
+  reply,
+  requestId,
+  runTask,
+  type ChatMessage,
+  type KindConfig,
+  type Provider,
+} from '../src/index.js';
 
-export type BusyPolicy = 'interrupt' | 'enqueue' | 'reject';
+/**
+ * What a prompt does while a stream runs (LangGraph's double-texting strategies):
+ * `interrupt` cancels the running stream and keeps its partial answer in the history;
+ * `rollback` cancels it and removes the interrupted turn (prompt and partial answer), so
+ * the new prompt starts from the history as it was; `enqueue` waits; `reject` refuses.
+ */
+export type BusyPolicy = 'interrupt' | 'rollback' | 'enqueue' | 'reject';
 export type DisconnectPolicy = 'cancel' | 'detach';
 
 export interface SessionOptions {
@@ -33,14 +49,40 @@ export interface SessionOptions {
 }
 
 export type StreamOutcome = 'done' | 'error' | 'aborted';
-export type EndReason = 'done' | 'error' | 'cancelled' | 'interrupted' | 'disconnected' | 'closed' | 'fenced';
+export type EndReason = 'done' | 'error' | 'cancelled' | 'interrupted' | 'rolledback' | 'disconnected' | 'closed' | 'fenced';
 
+/** Token counts, when the provider reports them. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What `ask({ type: 'prompt' })` resolves with: the answer. */
+export interface SessionAnswer {
+  text: string;
+  finishReason: string;
+  usage?: Usage;
+}
+
+/** What callers send a session. */
 export type SessionEvent =
   | { type: 'prompt'; text: string }
   | { type: 'cancel'; requestId?: string }
   | { type: 'disconnect' }
-  | { type: 'close' }
-  | { type: '@stream.closed'; gen: number; outcome: StreamOutcome; text: string; error?: unknown; finishReason?: string };
+  | { type: 'close' };
+
+/** The stream task's outcome: only the session's own task produces it. */
+export type SessionInternalEvent = {
+  type: '@stream.closed';
+  gen: number;
+  outcome: StreamOutcome;
+  text: string;
+  error?: unknown;
+  finishReason?: string;
+  usage?: Usage;
+};
+
+type AnySessionEvent = SessionEvent | SessionInternalEvent;
 
 /** What the session emits; chunks and ends carry the stream generation and request id. */
 export type SessionEmitted =
@@ -56,6 +98,8 @@ interface Active {
   gen: number;
   requestId: string | undefined;
   prompt: string;
+  /** Fenced at the cleanup deadline: its end is reported with reason 'fenced'. */
+  fenced?: boolean;
 }
 
 interface Pending {
@@ -83,22 +127,32 @@ interface StreamResult {
   text: string;
   error?: unknown;
   finishReason?: string;
+  usage?: Usage;
 }
 
 const taskId = (gen: number) => `stream-${gen}`;
 
 export function sessionMachine(options: SessionOptions) {
+  const bad = (why: string) => errors.invalidConfig(why, 'sessionMachine options');
   const { provider } = options;
+  if (typeof provider?.stream !== 'function') throw bad('`provider` must have stream(request, signal): openAICompatible(), simulated() or your own');
   const cleanupDeadlineMs = options.cleanupDeadlineMs ?? 2_000;
-  if (!(cleanupDeadlineMs > 0)) throw new RangeError('cleanupDeadlineMs must be > 0');
+  if (!(typeof cleanupDeadlineMs === 'number' && cleanupDeadlineMs > 0)) throw bad(`\`cleanupDeadlineMs\` must be a positive number, got ${String(cleanupDeadlineMs)}`);
+  if (options.onBusy !== undefined && !BUSY_POLICIES.includes(options.onBusy)) throw bad(`\`onBusy\` must be one of ${BUSY_POLICIES.join(', ')}, got ${String(options.onBusy)}`);
+  if (options.onDisconnect !== undefined && !DISCONNECT_POLICIES.includes(options.onDisconnect)) {
+    throw bad(`\`onDisconnect\` must be one of ${DISCONNECT_POLICIES.join(', ')}, got ${String(options.onDisconnect)}`);
+  }
   const activeTask = ({ context }: { context: SessionContext }) => (context.active ? taskId(context.active.gen) : undefined);
-  const isCurrent = ({ context, event }: { context: SessionContext; event: SessionEvent }) =>
+  const isCurrent = ({ context, event }: { context: SessionContext; event: AnySessionEvent }) =>
     event.type === '@stream.closed' && context.active !== undefined && event.gen === context.active.gen;
 
   return setup({
-    types: {} as { context: SessionContext; events: SessionEvent; emitted: SessionEmitted },
+    types: {} as { context: SessionContext; events: AnySessionEvent; emitted: SessionEmitted },
     guards: {
       interrupt: ({ context }) => context.onBusy === 'interrupt',
+      rollback: ({ context }) => context.onBusy === 'rollback',
+      /** The current stream closed after a rollback: its partial answer must not enter the history. */
+      currentRolledBack: ({ context, event }) => isCurrent({ context, event }) && context.endReason === 'rolledback',
       reject: ({ context }) => context.onBusy === 'reject',
       current: isCurrent,
       doneOk: ({ context, event }) => isCurrent({ context, event }) && (event as StreamResult).outcome === 'done',
@@ -108,8 +162,8 @@ export function sessionMachine(options: SessionOptions) {
       /** A cancel naming the waiting prompt, or naming nobody (stop everything), drops it. */
       cancelsPending: ({ context, event }) =>
         event.type === 'cancel' && context.pending !== undefined && (event.requestId === undefined || event.requestId === context.pending.requestId),
-      /** Prompts wait (postponed) behind a pending close; they reach the fresh session after it. */
-      interruptOpen: ({ context }) => context.onBusy === 'interrupt' && !context.closeAfter,
+      /** Latest wins (interrupt, rollback); prompts wait (postponed) behind a pending close and reach the fresh session after it. */
+      interruptOpen: ({ context }) => (context.onBusy === 'interrupt' || context.onBusy === 'rollback') && !context.closeAfter,
       rejectOpen: ({ context }) => context.onBusy === 'reject' && !context.closeAfter,
       cancelsActive: ({ context, event }) =>
         event.type === 'cancel' && (event.requestId === undefined || event.requestId === context.active?.requestId),
@@ -127,20 +181,24 @@ export function sessionMachine(options: SessionOptions) {
         history: [...context.history, { role: 'user' as const, content: context.pending!.prompt }],
       })),
       announceStream: emit(({ context }) => ({ type: 'stream.started' as const, gen: context.gen, requestId: context.active!.requestId })),
-      runStream: runTask<SessionContext, SessionEvent, StreamResult>(
+      runStream: runTask<SessionContext, AnySessionEvent, StreamResult>(
         async ({ context, signal, emit: emitData }) => {
           const gen = context.gen;
           const messages: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }, ...context.history] : context.history;
           let text = '';
           let finishReason: string | undefined;
+          let usage: Usage | undefined;
           try {
             for await (const chunk of provider.stream({ messages, model: options.model }, signal)) {
               if (chunk.type === 'delta') {
                 text += chunk.text;
                 emitData({ type: 'chunk', gen, text: chunk.text });
-              } else finishReason = chunk.finishReason;
+              } else {
+                finishReason = chunk.finishReason;
+                usage = chunk.usage;
+              }
             }
-            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text, finishReason };
+            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text, finishReason, ...(usage ? { usage } : {}) };
           } catch (error) {
             return { gen, outcome: signal.aborted ? 'aborted' : 'error', text, error };
           }
@@ -156,16 +214,31 @@ export function sessionMachine(options: SessionOptions) {
       abortActive: abortTask(activeTask),
       fenceActive: fenceTask(activeTask),
       announceFence: emit(({ context }) => ({ type: 'stream.fenced' as const, gen: context.active!.gen, requestId: context.active!.requestId })),
+      markFenced: assign(({ context }) => ({ active: { ...context.active!, fenced: true } })),
       endActive: emit(({ context }) => ({
         type: 'stream.end' as const,
         gen: context.active!.gen,
         requestId: context.active!.requestId,
-        reason: context.endReason,
+        reason: context.active!.fenced ? ('fenced' as const) : context.endReason,
       })),
-      answerActive: reply(({ context }: { context: SessionContext }) => ({ gen: context.active!.gen, reason: context.endReason }), {
-        to: ({ context }) => context.active?.requestId,
+      /** The answer: what an `ask` resolves with (a stream completes on `stream.end`). */
+      answerActive: reply(
+        ({ event }: { event: AnySessionEvent }): SessionAnswer => {
+          const r = event as StreamResult;
+          return { text: r.text, finishReason: r.finishReason ?? 'stop', ...(r.usage ? { usage: r.usage } : {}) };
+        },
+        { to: ({ context }: { context: SessionContext }) => context.active?.requestId },
+      ),
+      /** A stream cut off before its end: the caller learns why, by code. */
+      answerCut: fail(({ context, self }: { context: SessionContext; self: { id: string } }) => cutError(addressOf(self), context.endReason), {
+        to: ({ context }: { context: SessionContext }) => context.active?.requestId,
       }),
-      failActive: fail(({ event }: { event: SessionEvent }) => (event as StreamResult).error ?? new Error('stream failed'), {
+      /** Rollback: the interrupted turn's prompt leaves the history (its answer never enters it). */
+      dropTurn: assign(({ context }) => {
+        const last = context.history.at(-1);
+        return last?.role === 'user' && last.content === context.active?.prompt ? { history: context.history.slice(0, -1) } : {};
+      }),
+      failActive: fail(({ event }: { event: AnySessionEvent }) => (event as StreamResult).error ?? new Error('stream failed'), {
         to: ({ context }: { context: SessionContext }) => context.active?.requestId,
       }),
       clearActive: assign({ active: undefined }),
@@ -196,6 +269,9 @@ export function sessionMachine(options: SessionOptions) {
     },
   }).createMachine({
     id: 'session',
+    // What any kind running this machine must configure (checked by createRuntime); a
+    // stream ends on its stream.end (asks still wait for the answer).
+    meta: { interlock: { cancelEvent: 'cancel', terminal: ['stream.end'] } },
     context: {
       history: [],
       gen: 0,
@@ -223,6 +299,7 @@ export function sessionMachine(options: SessionOptions) {
         on: {
           prompt: [
             { guard: 'interrupt', target: 'cancelling', actions: ['queuePrompt', { type: 'reason', params: { reason: 'interrupted' } }, 'abortActive'] },
+            { guard: 'rollback', target: 'cancelling', actions: ['queuePrompt', { type: 'reason', params: { reason: 'rolledback' } }, 'dropTurn', 'abortActive'] },
             { guard: 'reject', actions: { type: 'rejectBusy', params: { state: 'streaming' } } },
             // 'enqueue': no transition is enabled, so the runtime postpones the prompt until idle.
           ],
@@ -240,7 +317,7 @@ export function sessionMachine(options: SessionOptions) {
         },
       },
       cancelling: {
-        after: { cleanup: { target: 'settled', actions: ['fenceActive', 'announceFence', { type: 'reason', params: { reason: 'fenced' } }] } },
+        after: { cleanup: { target: 'settled', actions: ['fenceActive', 'announceFence', 'markFenced'] } },
         on: {
           prompt: [
             {
@@ -263,12 +340,17 @@ export function sessionMachine(options: SessionOptions) {
             { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending', 'closeAfter'] },
             { actions: 'closeAfter' },
           ],
-          '@stream.closed': [{ guard: 'current', target: 'settled', actions: 'recordAnswer' }, { actions: 'stale' }],
+          '@stream.closed': [
+            // Rolled back: the partial answer never enters the history.
+            { guard: 'currentRolledBack', target: 'settled' },
+            { guard: 'current', target: 'settled', actions: 'recordAnswer' },
+            { actions: 'stale' },
+          ],
         },
       },
       /** Transient: the old stream closed or was fenced. End it, then start the next prompt or rest. */
       settled: {
-        entry: ['endActive', 'answerActive', 'clearActive'],
+        entry: ['endActive', 'answerCut', 'clearActive'],
         always: [
           { guard: 'hasPending', target: 'streaming', actions: ['activatePending', 'announceStream', 'runStream'] },
           { guard: 'closeAfter', target: 'closed' },
@@ -281,3 +363,62 @@ export function sessionMachine(options: SessionOptions) {
 }
 
 export type SessionMachine = ReturnType<typeof sessionMachine>;
+
+const BUSY_POLICIES: readonly BusyPolicy[] = ['interrupt', 'rollback', 'enqueue', 'reject'];
+const DISCONNECT_POLICIES: readonly DisconnectPolicy[] = ['cancel', 'detach'];
+
+/** Why a stream was cut off, as the error its `ask` rejects with. */
+function cutError(address: string, reason: EndReason) {
+  switch (reason) {
+    case 'interrupted':
+      return errors.superseded(address, 'running');
+    case 'rolledback':
+      return errors.superseded(address, 'running', true);
+    case 'cancelled':
+      return errors.cancelled(address, 'running', 'cancel');
+    case 'disconnected':
+      return errors.cancelled(address, 'running', 'disconnected');
+    default:
+      // 'closed' (the only other way into cancelling).
+      return errors.stopped(address, 'the session was closed');
+  }
+}
+
+/** What a session publishes (snapshot records, replay, view, transports): no prompt or answer text. */
+export interface SessionView {
+  gen: number;
+  /** The running stream's generation and request, if any. */
+  active: { gen: number; requestId: string | undefined } | undefined;
+  /** The prompt waiting for the running stream to close, if any. */
+  pending: string | undefined;
+  /** Messages in the history (their text stays in the actor). */
+  messages: number;
+  closing: boolean;
+}
+
+export function sessionView(context: SessionContext): SessionView {
+  return {
+    gen: context.gen,
+    active: context.active && { gen: context.active.gen, requestId: context.active.requestId },
+    pending: context.pending?.requestId,
+    messages: context.history.length,
+    closing: context.closeAfter,
+  };
+}
+
+/**
+ * The recommended kind for a session: `cancel` as the cancel event (a caller's abort or
+ * unsubscribe reaches the running stream), `cancel` and `disconnect` in the control lane
+ * (they overtake queued prompts), streams that end on `stream.end`, and a view without
+ * prompt or answer text. `policies` may add to these, not take them away.
+ */
+export function sessionKind(options: SessionOptions, policies: Omit<KindConfig<SessionMachine>, 'machine'> = {}): KindConfig<SessionMachine> {
+  const control = [...new Set(['cancel', 'disconnect', ...(policies.mailbox?.control ?? [])])];
+  return {
+    view: sessionView,
+    ...policies,
+    cancelEvent: 'cancel',
+    machine: sessionMachine(options),
+    mailbox: { ...policies.mailbox, control },
+  };
+}

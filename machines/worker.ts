@@ -11,8 +11,7 @@
  * `pollDirectory`, the stalled item is offered again because its hand-off was rejected.
  */
 import { assign, setup } from 'xstate';
-import type { TaskContext } from '../src/runtime/TaskSet.js';
-import { fail, reply, runTask } from '../src/runtime/helpers.js';
+import { errors, fail, reply, runTask, type KindConfig, type TaskContext } from '../src/index.js';
 
 export interface WorkerOptions<TItem = unknown, TOutput = unknown> {
   process(item: TItem, ctx: TaskContext): Promise<TOutput>;
@@ -20,8 +19,11 @@ export interface WorkerOptions<TItem = unknown, TOutput = unknown> {
   stallAfterMs?: number;
 }
 
-export type WorkerEvent =
-  | { type: 'item'; item: unknown; name?: string }
+/** What callers send a worker. */
+export type WorkerEvent = { type: 'item'; item: unknown; name?: string };
+
+/** Task outcomes: only the worker's own task produces them. */
+export type WorkerInternalEvent =
   | { type: '@item.done'; output: unknown }
   | { type: '@item.error'; error: unknown };
 
@@ -33,25 +35,27 @@ export interface WorkerContext {
 
 export function workerMachine<TItem = unknown, TOutput = unknown>(options: WorkerOptions<TItem, TOutput>) {
   const stallAfterMs = options.stallAfterMs ?? 30_000;
-  if (!(stallAfterMs > 0)) throw new RangeError('stallAfterMs must be > 0');
+  if (!(typeof stallAfterMs === 'number' && stallAfterMs > 0)) throw errors.invalidConfig(`\`stallAfterMs\` must be a positive number, got ${String(stallAfterMs)}`, 'workerMachine options');
+  if (typeof options.process !== 'function') throw errors.invalidConfig('`process` must be a function (item, ctx) => Promise', 'workerMachine options');
   return setup({
-    types: {} as { context: WorkerContext; events: WorkerEvent },
+    types: {} as { context: WorkerContext; events: WorkerEvent | WorkerInternalEvent; input: WorkerCarry | undefined },
     actions: {
       take: assign(({ event }) => ({ current: (event as { name?: string }).name })),
-      work: runTask<WorkerContext, WorkerEvent, TOutput>(({ event, signal, emit, heartbeat }) =>
+      work: runTask<WorkerContext, WorkerEvent | WorkerInternalEvent, TOutput>(({ event, signal, emit, heartbeat }) =>
         options.process((event as { item: TItem }).item, { signal, emit, heartbeat }),
       {
         done: (output) => ({ type: '@item.done', output }),
         error: (error) => ({ type: '@item.error', error }),
       }),
-      answer: reply(({ event }: { event: WorkerEvent }) => (event as { output: unknown }).output),
-      failItem: fail(({ event }: { event: WorkerEvent }) => (event as { error: unknown }).error),
+      answer: reply(({ event }: { event: WorkerEvent | WorkerInternalEvent }) => (event as { output: unknown }).output),
+      failItem: fail(({ event }: { event: WorkerEvent | WorkerInternalEvent }) => (event as { error: unknown }).error),
       countDone: assign(({ context }) => ({ processed: context.processed + 1, current: undefined })),
       countFailed: assign(({ context }) => ({ failed: context.failed + 1, current: undefined })),
     },
   }).createMachine({
     id: 'worker',
-    context: { processed: 0, failed: 0, current: undefined },
+    // Health counters survive a supervisor restart (see workerRestartInput).
+    context: ({ input }: { input: WorkerCarry | undefined }) => ({ processed: input?.processed ?? 0, failed: input?.failed ?? 0, current: undefined }),
     initial: 'idle',
     states: {
       idle: { on: { item: { target: 'working', actions: ['take', 'work'] } } },
@@ -67,3 +71,29 @@ export function workerMachine<TItem = unknown, TOutput = unknown>(options: Worke
 }
 
 export type WorkerMachine = ReturnType<typeof workerMachine>;
+
+/** What a worker keeps across a supervisor restart: its health counters. */
+export interface WorkerCarry {
+  processed: number;
+  failed: number;
+}
+
+/**
+ * `supervision.restartInput` for worker kinds: the counters survive a stall or crash
+ * restart, and the item that was in progress when it happened counts as failed.
+ */
+export function workerRestartInput(last: { value: unknown; context: WorkerContext }): WorkerCarry {
+  return { processed: last.context.processed, failed: last.context.failed + (last.value === 'working' ? 1 : 0) };
+}
+
+/** The recommended kind for a worker: restarts that keep its counters. */
+export function workerKind<TItem = unknown, TOutput = unknown>(
+  options: WorkerOptions<TItem, TOutput>,
+  policies: Omit<KindConfig<WorkerMachine>, 'machine'> = {},
+): KindConfig<ReturnType<typeof workerMachine<TItem, TOutput>>> {
+  return {
+    ...policies,
+    machine: workerMachine(options),
+    supervision: { restartInput: workerRestartInput, ...policies.supervision },
+  };
+}

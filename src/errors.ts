@@ -93,7 +93,11 @@ export const ErrorCodes = {
     public: true,
   },
   INTERLOCK_SUPERSEDED: {
-    summary: 'A newer request replaced this one before it started (latest-wins policies such as a session interrupt).',
+    summary: "A newer request replaced this one, before it started or while it ran (latest-wins policies: a session's interrupt or rollback).",
+    public: true,
+  },
+  INTERLOCK_RETRY_EXHAUSTED: {
+    summary: 'The request already used its one retry after a subscription failure and failed again; the agent itself is not failed.',
     public: true,
   },
 } as const satisfies Record<string, { summary: string; public: boolean }>;
@@ -153,11 +157,15 @@ export const errors = {
         : `'${address}' did not answer within ${deadlineMs} ms of enqueue; the kind's cancel event was sent to the running turn. Raise timeoutMs or make the turn faster.`,
       { address, details: { phase, deadlineMs } },
     ),
-  cancelled: (address: string, phase: 'queued' | 'running') =>
+  cancelled: (address: string, phase: 'queued' | 'running', reason: 'caller' | 'cancel' | 'disconnected' = 'caller') =>
     new InterlockError(
       'INTERLOCK_CANCELLED',
-      `Request to '${address}' was cancelled by its caller's signal while ${phase}.`,
-      { address, details: { phase } },
+      reason === 'caller'
+        ? `Request to '${address}' was cancelled by its caller's signal while ${phase}.`
+        : reason === 'cancel'
+          ? `Request to '${address}' was cancelled by a 'cancel' event while ${phase}.`
+          : `Request to '${address}' was cancelled while ${phase} because its client disconnected.`,
+      { address, details: { phase, reason } },
     ),
   crashed: (address: string, cause: unknown) =>
     new InterlockError(
@@ -194,11 +202,19 @@ export const errors = {
       address,
       cause,
     }),
-  superseded: (address: string) =>
+  superseded: (address: string, phase: 'queued' | 'running' = 'queued', rolledBack = false) =>
     new InterlockError(
       'INTERLOCK_SUPERSEDED',
-      `Request to '${address}' was superseded by a newer one before it started (latest wins).`,
-      { address },
+      phase === 'queued'
+        ? `Request to '${address}' was superseded by a newer one before it started (latest wins).`
+        : `Request to '${address}' was superseded by a newer one while it ran: its stream was interrupted${rolledBack ? ' and the turn removed from the history (rollback)' : ''}.`,
+      { address, details: { phase, rolledBack } },
+    ),
+  retryExhausted: (address: string, why: string) =>
+    new InterlockError(
+      'INTERLOCK_RETRY_EXHAUSTED',
+      `Request to '${address}' failed again after its one retry (${why}). The agent has moved on and takes new requests; resend it if it is still wanted.`,
+      { address, details: { why } },
     ),
   busy: (address: string, state: string) =>
     new InterlockError(
@@ -239,7 +255,7 @@ export const errors = {
     new InterlockError('INTERLOCK_INVALID_EVENT', `Invalid event for '${address}': ${why}.`, { address }),
   invalidKind: (kind: string, why: string) =>
     new InterlockError('INTERLOCK_INVALID_KIND', `Kind '${kind}' is misconfigured: ${why}.`, { details: { kind } }),
-  invalidConfig: (why: string) => new InterlockError('INTERLOCK_INVALID_CONFIG', `Invalid runtime options: ${why}.`),
+  invalidConfig: (why: string, subject = 'runtime options') => new InterlockError('INTERLOCK_INVALID_CONFIG', `Invalid ${subject}: ${why}.`),
   storeFailed: (address: string, op: 'load' | 'save', cause: unknown) =>
     new InterlockError(
       'INTERLOCK_STORE_FAILED',

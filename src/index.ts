@@ -14,6 +14,7 @@ export type {
 export { INTERNAL_PREFIX, isInternalType, isReservedType, type InternalEvent, type InternalEventOf, type PublicEvent } from './events.js';
 export type { KindConfig, MailboxPolicy, SupervisionPolicy, BackoffPolicy, MachineNeeds } from './kinds.js';
 export { reply, fail, runTask, abortTask, fenceTask, heartbeat, requestId, addressOf, type TurnArgs } from './runtime/helpers.js';
+export { tellSelf } from './runtime/helpers.js';
 export type { TaskContext } from './runtime/TaskSet.js';
 export { errors } from './errors.js';
 export type { BusRecord, RecordType, ResumePoint } from './bus/records.js';

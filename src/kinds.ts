@@ -168,7 +168,7 @@ export function compileKind(name: string, config: unknown): Kind {
     defaultTimeoutMs: optionalPositive(mailbox.defaultTimeoutMs, 'mailbox.defaultTimeoutMs', fail),
     control: new Set(control),
     cancelEvent: cancelEvent as string | undefined,
-    terminal: new Set(stringList(c.terminal, 'terminal', fail)),
+    terminal: new Set([...stringList(c.terminal, 'terminal', fail), ...(needs?.terminal ?? [])]),
     maxRestarts: int(supervision.maxRestarts, 'supervision.maxRestarts', 0, 5, fail),
     restartInput: optionalFunction(supervision.restartInput, 'supervision.restartInput', fail) as Kind['restartInput'],
     windowMs: positive(supervision.windowMs, 'supervision.windowMs', 60_000, fail),
@@ -232,6 +232,8 @@ function handles(events: Set<string>, type: string): boolean {
 export interface MachineNeeds {
   cancelEvent?: string;
   control?: readonly string[];
+  /** Emitted types that end a stream of this machine; added to every kind's `terminal`. */
+  terminal?: readonly string[];
 }
 
 /** Every concrete type a state handles, minus wildcards and reserved namespaces. */

@@ -4,6 +4,7 @@ import type { Channel } from '../bus/Channel.js';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, type InterlockError } from '../errors.js';
+import { isReservedType } from '../events.js';
 import type { Kind } from '../kinds.js';
 import type { Envelope } from '../mailbox/envelope.js';
 import type { Mailbox } from '../mailbox/Mailbox.js';
@@ -167,6 +168,12 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     return this.delivery.mailbox;
   }
 
+  /** An event the machine (or one of its tasks) sends to its own mailbox, like an in-process tell. */
+  tellSelf(event: EventObject): void {
+    if (isReservedType(event.type)) throw errors.invalidEvent(this.address, `'${event.type}' is a reserved type; an actor cannot mail itself one`);
+    this.delivery.enqueue(event, undefined, undefined);
+  }
+
   nextId(): string {
     return this.rt.nextId();
   }
@@ -207,7 +214,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const turns = this.delivery.turns;
     const env = typeof explicit === 'string' ? turns.get(explicit) : turns.current;
     this.emitFor(env, event);
-    if (env && this.kind.terminal.has(event.type)) this.delivery.closeTurn(env, true, event);
+    // A terminal event ends a *stream*; an ask waits for the machine's reply or fail.
+    if (env && env.reply?.mode === 'stream' && this.kind.terminal.has(event.type)) this.delivery.closeTurn(env, true, event);
   }
 
   /** The context as the kind lets it leave the actor (its `view`; the context itself by default). */

@@ -1,4 +1,5 @@
 import type { EventObject } from 'xstate';
+import { errors } from '../errors.js';
 import type { Envelope } from '../mailbox/envelope.js';
 import type { RecordType } from '../bus/records.js';
 
@@ -100,7 +101,7 @@ export class TaskSet {
     error: (err: unknown) => EventObject,
   ): void {
     const taskId = id ?? `task-${++this.auto}`;
-    if (this.tasks.has(taskId)) throw new Error(`task '${taskId}' is already running; give each task a unique id`);
+    if (this.tasks.has(taskId)) throw errors.invalidConfig(`task '${taskId}' is already running; give each task a unique id`, 'runTask call');
     const task = new Task(taskId, turn, this, this.host);
     this.tasks.set(taskId, task);
     const requestId = turn?.id;

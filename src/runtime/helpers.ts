@@ -115,6 +115,16 @@ export function fenceTask<TContext = any, TEvent extends EventObject = any>(id: 
   };
 }
 
+/**
+ * Sends `event` to the actor's own mailbox, as an in-process `tell` would: it waits its
+ * turn, may be postponed, and travels in the control lane when its type is listed there.
+ * For work that learns something later (a task's backend reports a failure). Reserved
+ * (`@…`) types are refused; outside a runtime it does nothing.
+ */
+export function tellSelf<E extends EventObject>(self: AnyActorRef | { id: string }, event: E): void {
+  hostOf(self)?.tellSelf(event);
+}
+
 /** Marks progress for stall detection without changing the snapshot. */
 export function heartbeat() {
   return function interlockHeartbeat(args: { self: AnyActorRef }): void {

@@ -19,6 +19,8 @@ export interface TurnHost {
   abortTask(id: string): void;
   fenceTask(id: string): void;
   heartbeat(): void;
+  /** Enqueues an event in the actor's own mailbox (postponed, lanes, capacity as for any tell). */
+  tellSelf(event: EventObject): void;
 }
 
 /** A symbol-keyed slot on the XState actor: cheaper per actor than a WeakMap entry. Symbol.for, so that two copies of this module (two bundles) still agree. */

@@ -80,11 +80,16 @@ describe('agent machine: model (xstate/graph)', () => {
     }
   });
 
-  // A path on which the model saw the machine start a task whose id is still taken (a
-  // fenced task that has not settled) is one on which the runtime crashes the actor.
-  const collides = (p: (typeof paths)[number]) => p.steps.some((s) => (s.state.last?.violations.length ?? 0) > 0);
-  const clean = paths.filter((p) => !collides(p));
-  const colliding = paths.filter(collides);
+  // A path on which the machine starts a task under the id of a fenced task that has not
+  // settled yet (work fenced at the cancel deadline then a new request; a restart attempt
+  // fenced at its timeout, then a reset that starts attempt 0 of the same epoch again).
+  const reuses = (p: (typeof paths)[number]) =>
+    p.steps.some((s, i) => {
+      const before = p.steps[i - 1]?.state;
+      return (s.state.last?.started ?? []).some((id) => before?.tasks.some((t) => t.fenced && t.id === id));
+    });
+  const clean = paths.filter((p) => !reuses(p));
+  const colliding = paths.filter(reuses);
 
   const replayAll = async (list: typeof paths, label: string) => {
     const failures: string[] = [];
@@ -102,6 +107,9 @@ describe('agent machine: model (xstate/graph)', () => {
   });
 
   it('does not crash when the machine reuses the id of a fenced task that still hangs (replayed through a real runtime)', { timeout: 240_000 }, async () => {
+    // Both kinds of reuse are on some path (a count of 0 would make this test vacuous).
+    const reused = new Set(colliding.flatMap((p) => p.steps.flatMap((s) => s.state.last?.started ?? []).map((id) => (id === 'work' ? 'work' : 'restart'))));
+    expect([...reused].sort()).toEqual(['restart', 'work']);
     expect((await replayAll(colliding, 'task-id-reuse')).slice(0, 3)).toEqual([]);
   });
 });

@@ -60,7 +60,7 @@ export const agentSpec: ModelSpec = {
     const c = ctxOf(s);
     const out: AbstractEvent[] = [];
     if (s.postponed.length < MAX_POSTPONED) {
-      out.push({ type: 'request' }, { type: 'failed.current' }, { type: 'failed.stale' }, { type: 'reset' });
+      out.push({ type: 'request' }, { type: 'failed.current' }, { type: 'failed.stale' }, { type: 'failed.noepoch' }, { type: 'reset' });
       out.push({ type: 'cancel' }, { type: 'cancel.other' });
       if (c.inflight) out.push({ type: 'cancel.inflight' });
     }
@@ -85,6 +85,8 @@ export const agentSpec: ModelSpec = {
         return tell({ type: 'subscription.failed', epoch: c.epoch, reason: 'quota' });
       case 'failed.stale':
         return tell({ type: 'subscription.failed', epoch: c.epoch - 1, reason: 'quota' });
+      case 'failed.noepoch':
+        return tell({ type: 'subscription.failed', reason: 'quota' });
       case 'reset':
         return tell({ type: 'reset' });
       case 'cancel':
@@ -125,13 +127,17 @@ export const agentSpec: ModelSpec = {
       attempt: c.attempt,
       failure: c.failure ?? null,
       open: s.open.map(role).sort(),
-      tasks: s.tasks
-        .filter((t) => !t.fenced || isWork(t) || relevantFencedRestart(c, t))
-        .map((t) => `${isWork(t) ? 'work' : t.id === currentRestartId(c) ? 'restart' : `restart@${t.id.split('-')[2]}`}${t.fenced ? '/fenced' : t.aborted ? '/aborted' : ''}`)
-        .sort(),
+      // Fenced tasks that still hang behave alike however many there are: one of each kind counts.
+      tasks: [
+        ...new Set(
+          s.tasks
+            .filter((t) => !t.fenced || isWork(t) || relevantFencedRestart(c, t))
+            .map((t) => `${isWork(t) ? 'work' : t.id === currentRestartId(c) ? 'restart' : `restart@${t.id.split('-')[2]}`}${t.fenced ? '/fenced' : t.aborted ? '/aborted' : ''}`),
+        ),
+      ].sort(),
       postponed: s.postponed.map((p) => {
         const ev = p.event as { type: string; epoch?: number; requestId?: string };
-        if (ev.type === 'subscription.failed') return `failed@${ev.epoch! - c.epoch}`;
+        if (ev.type === 'subscription.failed') return ev.epoch === undefined ? 'failed@none' : `failed@${ev.epoch - c.epoch}`;
         if (ev.type === 'cancel') return `cancel:${ev.requestId === 'nobody' ? 'nobody' : role(ev.requestId)}`;
         return ev.type;
       }),
@@ -152,6 +158,7 @@ export const AGENT_INVARIANTS = [
   'idle and failed have no open request',
   'each request is answered at most once',
   'a stale failure never switches',
+  'a failure report without an epoch never switches and is recorded as ignored',
 ] as const;
 
 export function agentStepInvariants(before: ModelSnapshot, event: AbstractEvent, after: ModelSnapshot): [string, string][] {
@@ -166,8 +173,8 @@ export function agentStepInvariants(before: ModelSnapshot, event: AbstractEvent,
   const switched = fx.emitted.filter((e) => e.type === 'subscription.switched') as unknown as { epoch: number; to: string }[];
   if (c.epoch - c0.epoch !== switched.length) bad('epoch increments exactly on a switch', `${c0.epoch} -> ${c.epoch} with ${switched.length} switches`);
   if (switched.length > 1 || switched.some((sw) => sw.epoch !== c0.epoch + 1)) bad('at most one switch per epoch', JSON.stringify(switched));
-  if (switched.length > 0 && (c.cooldowns[c.subscriptions[c.current]!.id] ?? -Infinity) > 0) {
-    bad('the current subscription is not on cooldown right after a switch', `switched to ${c.subscriptions[c.current]!.id}, cooldowns ${JSON.stringify(c.cooldowns)}`);
+  if (switched.length > 0 && (c.cooldowns[c.subscriptions[c.current]!] ?? -Infinity) > 0) {
+    bad('the current subscription is not on cooldown right after a switch', `switched to ${c.subscriptions[c.current]!}, cooldowns ${JSON.stringify(c.cooldowns)}`);
   }
   if ((top === 'idle' || top === 'failed') && c.inflight) bad('inflight is set only where a request can be in flight', `${JSON.stringify(v)} with inflight`);
   if ((top === 'processing' || top === 'cancelling') && !c.inflight) bad('inflight is set only where a request can be in flight', `${JSON.stringify(v)} without inflight`);
@@ -187,6 +194,10 @@ export function agentStepInvariants(before: ModelSnapshot, event: AbstractEvent,
     if (a.to !== undefined && !a.closed && before.answered.includes(a.to)) bad('each request is answered at most once', `${a.to} answered again`);
   }
   if (event.type === 'failed.stale' && switched.length > 0 && fx.delivered.length === 1) bad('a stale failure never switches', JSON.stringify(switched));
+  if (event.type === 'failed.noepoch' && fx.delivered.length === 1) {
+    const ignored = fx.emitted.some((e) => e.type === 'event.ignored' && e.event === 'subscription.failed');
+    if (switched.length > 0 || !ignored) bad('a failure report without an epoch never switches and is recorded as ignored', JSON.stringify(fx.emitted));
+  }
   return out;
 }
 
@@ -266,6 +277,11 @@ export async function replayAgent(steps: ModelStep[]): Promise<string[]> {
         case 'failed.stale':
           seq++;
           ref.tell({ type: 'subscription.failed', epoch: e.type === 'failed.current' ? c.epoch : c.epoch - 1, reason: 'quota' });
+          break;
+        case 'failed.noepoch':
+          seq++;
+          // A hand-built kind without agentKind's validate: the machine must refuse it itself.
+          ref.tell({ type: 'subscription.failed', reason: 'quota' } as never);
           break;
         case 'reset':
           seq++;

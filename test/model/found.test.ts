@@ -66,7 +66,7 @@ describe('found by the model tests', () => {
       handle: (_input, { signal }) => fn(signal),
       restart: async () => {},
     });
-    const rt = createRuntime({ clock, kinds: { agent: { machine, cancelEvent: 'cancel' } } });
+    const rt = createRuntime({ clock, kinds: { agent: { machine, cancelEvent: 'cancel', mailbox: { control: ['subscription.failed'] } } } });
     const records: BusRecord[] = [];
     rt.events$.subscribe((r) => records.push(r));
     const ref = rt.ref('agent/a');
@@ -94,7 +94,7 @@ describe('found by the model tests', () => {
       handle: async () => 'ok',
       restart: (_s, { signal }) => fn(signal),
     });
-    const rt = createRuntime({ clock, kinds: { agent: { machine } } });
+    const rt = createRuntime({ clock, kinds: { agent: { machine, cancelEvent: 'cancel', mailbox: { control: ['subscription.failed'] } } } });
     const records: BusRecord[] = [];
     rt.events$.subscribe((r) => records.push(r));
     const ref = rt.ref('agent/a');

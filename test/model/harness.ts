@@ -157,7 +157,8 @@ export function modelLogic(machine: AnyStateMachine, spec: ModelSpec) {
     startTask: (id, _run: (ctx: TaskContext) => Promise<unknown>, done, error, forRequest) => {
       const w = work!;
       const taskId = id ?? `task-${w.fx.started.length}`;
-      if (w.tasks.some((t) => t.id === taskId)) {
+      // The runtime frees a fenced task's id at once: only a live task with the id collides.
+      if (w.tasks.some((t) => t.id === taskId && !t.fenced)) {
         w.fx.violations.push(`task '${taskId}' started while a task with that id is still running (TaskSet throws: the actor crashes)`);
         return;
       }
@@ -168,21 +169,24 @@ export function modelLogic(machine: AnyStateMachine, spec: ModelSpec) {
     },
     abortTask: (id) => {
       const w = work!;
-      const i = w.tasks.findIndex((t) => t.id === id);
+      const i = w.tasks.findIndex((t) => t.id === id && !t.fenced);
       if (i < 0) return;
       w.tasks[i] = { ...w.tasks[i]!, aborted: true };
       w.fx.aborted.push(id);
     },
     fenceTask: (id) => {
       const w = work!;
-      const i = w.tasks.findIndex((t) => t.id === id);
+      const i = w.tasks.findIndex((t) => t.id === id && !t.fenced);
       if (i < 0) return;
       // The runtime frees a fenced task's id at once (its late outcome is dropped), so the
-      // machine may start a new task under the same id while the old one still hangs.
-      w.tasks.splice(i, 1);
+      // machine may start a new task under the same id while the old one still hangs: the
+      // fenced one stays in the model until it settles (`settle-fenced`).
+      w.tasks[i] = { ...w.tasks[i]!, aborted: true, fenced: true };
       w.fx.fenced.push(id);
     },
     heartbeat: () => {},
+    // The model's tasks never run their code, so nothing mails the actor from a task.
+    tellSelf: () => {},
   };
   registerHost(self, host);
   const system = {
@@ -335,7 +339,7 @@ export function modelLogic(machine: AnyStateMachine, spec: ModelSpec) {
             w.fx.postponed.push(env.id);
           } else changed = deliverEnv(w, env);
         } else if (d.kind === 'task') {
-          const task = w.tasks.find((t) => t.id === d.taskId);
+          const task = w.tasks.find((t) => t.id === d.taskId && !t.fenced);
           if (!task) throw new Error(`model: no task '${d.taskId}' to settle`);
           w.tasks = w.tasks.filter((t) => t !== task);
           if (!task.fenced) {
@@ -343,7 +347,7 @@ export function modelLogic(machine: AnyStateMachine, spec: ModelSpec) {
             changed = send(w, d.ok ? task.done(value) : task.error(value));
           }
         } else if (d.kind === 'settle-fenced') {
-          w.tasks = w.tasks.filter((t) => t.id !== d.taskId);
+          w.tasks = w.tasks.filter((t) => !(t.id === d.taskId && t.fenced));
         } else {
           changed = send(w, d.event);
         }

@@ -15,7 +15,7 @@ export interface SessionConfig {
   onDisconnect: DisconnectPolicy;
 }
 
-export const SESSION_CONFIGS: SessionConfig[] = (['interrupt', 'enqueue', 'reject'] as const).flatMap((onBusy) =>
+export const SESSION_CONFIGS: SessionConfig[] = (['interrupt', 'rollback', 'enqueue', 'reject'] as const).flatMap((onBusy) =>
   (['cancel', 'detach'] as const).map((onDisconnect) => ({ onBusy, onDisconnect })),
 );
 
@@ -105,7 +105,7 @@ export const sessionSpec: ModelSpec = {
               ? { gen, outcome: 'done', text: `answer ${gen}`, finishReason: 'stop' }
               : outcome === 'error'
                 ? { gen, outcome: 'error', text: '', error: new Error('upstream failed') }
-                : { gen, outcome: 'aborted', text: '' },
+                : { gen, outcome: 'aborted', text: `partial ${gen}` },
         };
       }
       default:
@@ -149,6 +149,8 @@ export const SESSION_INVARIANTS = [
   'stream.end names the stream that was active',
   'a cancel naming a request drops no other request',
   'INTERLOCK_BUSY names the state the session is in',
+  'a stream.closed of another generation changes nothing and is recorded as stale',
+  'a rolled-back turn leaves no trace in the history',
 ] as const;
 
 /** The invariants of one step: `[name, detail]` for each violated one (names from SESSION_INVARIANTS). */
@@ -201,6 +203,19 @@ export function sessionStepInvariants(before: ModelSnapshot, event: AbstractEven
     if (!a.ok && err?.code === 'INTERLOCK_BUSY' && named === 'prompt' && err.details?.state !== valueOf(before)) {
       bad('INTERLOCK_BUSY names the state the session is in', `rejected in ${valueOf(before)} as busy (${err.details?.state})`);
     }
+  }
+  if (named === 'stream.closed.stale' && !fx.restarted) {
+    const same = (x: SessionContext) => JSON.stringify([x.gen, x.active, x.pending, x.history, x.endReason, x.closeAfter]);
+    const changed = valueOf(before) !== v || same(c0) !== same(c) || fx.answers.length > 0 || fx.started.length + fx.aborted.length + fx.fenced.length > 0;
+    const recorded = fx.emitted.length === 1 && fx.emitted[0]!.type === 'stream.stale';
+    if (changed || !recorded) {
+      bad('a stream.closed of another generation changes nothing and is recorded as stale', `${valueOf(before)} -> ${v}, emitted ${JSON.stringify(fx.emitted)}, answers ${fx.answers.length}`);
+    }
+  }
+  // A rolled-back stream ends from cancelling (closed, or fenced at the deadline).
+  if (c0.active && valueOf(before) === 'cancelling' && c0.endReason === 'rolledback' && ends.length > 0 && !fx.restarted) {
+    const trace = c.history.filter((m) => m.content === c0.active!.prompt || m.content.endsWith(` ${c0.active!.gen}`));
+    if (trace.length > 0) bad('a rolled-back turn leaves no trace in the history', `history ${JSON.stringify(c.history)} after rolling back gen ${c0.active.gen}`);
   }
   return out;
 }
@@ -350,6 +365,8 @@ function compareSession(
       pending: rc.pending && { requestId: rc.pending.requestId },
       closeAfter: rc.closeAfter,
       endReason: rc.endReason,
+      // The prompts in the history (answers differ: the replay's streams push other text).
+      prompts: rc.history.filter((m) => m.role === 'user').map((m) => m.content),
     };
     const want = {
       v: mv,
@@ -358,6 +375,7 @@ function compareSession(
       pending: mc.pending && { requestId: rid(mc.pending.requestId) },
       closeAfter: mc.closeAfter,
       endReason: mc.endReason,
+      prompts: mc.history.filter((m) => m.role === 'user').map((m) => m.content),
     };
     if (JSON.stringify(got) !== JSON.stringify(want)) out.push(`${where}: runtime ${JSON.stringify(got)} != model ${JSON.stringify(want)}`);
   }

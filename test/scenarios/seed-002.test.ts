@@ -134,7 +134,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
 
     // The same turn through ask: the reply is the session's answer for the request.
     w.tracing.plan('u1:Again', { tokens: 3 });
-    expect(await w.u1.ask({ type: 'prompt', text: 'u1:Again' })).toEqual({ gen: 2, reason: 'done' });
+    expect(await w.u1.ask({ type: 'prompt', text: 'u1:Again' })).toMatchObject({ text: upstreamTokens(3).join(''), finishReason: 'stop' });
     expect(context(w.u1).history.at(-1)).toEqual({ role: 'assistant', content: upstreamTokens(3).join('') });
 
     // The model server saw two complete replies, and the client never cut one short.

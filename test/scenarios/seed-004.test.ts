@@ -147,8 +147,8 @@ function harness(options: {
 
 const epochOf = (h: Harness, address: string) => h.rt.snapshot(address)!.context.epoch as number;
 const currentOf = (h: Harness, address: string) => {
-  const c = h.rt.snapshot(address)!.context as { subscriptions: Subscription[]; current: number };
-  return c.subscriptions[c.current]!.id;
+  const c = h.rt.snapshot(address)!.context as { subscriptions: string[]; current: number };
+  return c.subscriptions[c.current]!;
 };
 
 describe('seed 004: one switch per failure epoch', () => {
@@ -246,7 +246,7 @@ describe('seed 004: one switch per failure epoch', () => {
     const rt = createRuntime({
       clock,
       random: () => 0.5,
-      kinds: { agent: { machine, mailbox: { control: ['subscription.failed'] }, supervision: { restartInput: agentRestartInput } } },
+      kinds: { agent: { machine, cancelEvent: 'cancel', mailbox: { control: ['subscription.failed'] }, supervision: { restartInput: agentRestartInput } } },
     });
     const ref = rt.ref('agent/a1');
     ref.tell({ type: 'subscription.failed', epoch: 0, reason: 'chat: 429' });
@@ -346,7 +346,7 @@ describe('seed 004: one switch per failure epoch', () => {
         seen.push(c.address ?? c.self?.id);
       },
     });
-    const rt = createRuntime({ clock, kinds: { agent: { machine, mailbox: { control: ['subscription.failed'] } } } });
+    const rt = createRuntime({ clock, kinds: { agent: { machine, cancelEvent: 'cancel', mailbox: { control: ['subscription.failed'] } } } });
     rt.tell('agent/a1', { type: 'subscription.failed', epoch: 0 });
     rt.tell('agent/a2', { type: 'subscription.failed', epoch: 0 });
     await clock.runAll();

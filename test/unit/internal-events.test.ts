@@ -52,7 +52,9 @@ describe('internal events cannot be forged', () => {
 
   for (const [name, machine, start] of cases) {
     it(`refuses every internal event of the ${name} machine from tell and ask, and the snapshot does not change`, async () => {
-      const rt = createRuntime({ clock, kinds: { k: { machine, cancelEvent: undefined } } });
+      // What the machine declares its kind must configure (root meta.interlock), nothing more.
+      const needs = (machine.root.meta as { interlock?: { cancelEvent?: string; control?: string[] } } | undefined)?.interlock ?? {};
+      const rt = createRuntime({ clock, kinds: { k: { machine, cancelEvent: needs.cancelEvent, mailbox: { control: needs.control ?? [] } } } });
       const records: BusRecord[] = [];
       rt.events$.subscribe((r) => records.push(r));
       const ref = rt.ref('k/1');
