@@ -2,6 +2,8 @@ export {
   sessionMachine,
   sessionKind,
   sessionView,
+  trimHistory,
+  type HistoryPolicy,
   type SessionOptions,
   type SessionEvent,
   type SessionInternalEvent,

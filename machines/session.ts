@@ -46,6 +46,28 @@ export interface SessionOptions {
   /** System prompt prepended to every request. */
   system?: string;
   model?: string;
+  /**
+   * How much history a session keeps (and sends to the model): the oldest messages go first
+   * once either bound is passed; the newest message always stays. Default
+   * `{ maxMessages: 100, maxChars: 100_000 }`.
+   */
+  history?: HistoryPolicy;
+}
+
+export interface HistoryPolicy {
+  /** Messages kept at most (user and assistant count one each). */
+  maxMessages?: number;
+  /** Characters of message content kept at most. */
+  maxChars?: number;
+}
+
+/** Drops the oldest messages until both bounds hold, keeping at least the newest one. */
+export function trimHistory(history: ChatMessage[], maxMessages: number, maxChars: number): ChatMessage[] {
+  let chars = 0;
+  for (const m of history) chars += m.content.length;
+  let drop = 0;
+  while (history.length - drop > 1 && (history.length - drop > maxMessages || chars > maxChars)) chars -= history[drop++]!.content.length;
+  return drop === 0 ? history : history.slice(drop);
 }
 
 export type StreamOutcome = 'done' | 'error' | 'aborted';
@@ -142,6 +164,11 @@ export function sessionMachine(options: SessionOptions) {
   if (options.onDisconnect !== undefined && !DISCONNECT_POLICIES.includes(options.onDisconnect)) {
     throw bad(`\`onDisconnect\` must be one of ${DISCONNECT_POLICIES.join(', ')}, got ${String(options.onDisconnect)}`);
   }
+  const maxMessages = options.history?.maxMessages ?? 100;
+  const maxChars = options.history?.maxChars ?? 100_000;
+  if (!(Number.isInteger(maxMessages) && maxMessages >= 1)) throw bad(`\`history.maxMessages\` must be an integer >= 1, got ${String(maxMessages)}`);
+  if (!(Number.isInteger(maxChars) && maxChars >= 1)) throw bad(`\`history.maxChars\` must be an integer >= 1, got ${String(maxChars)}`);
+  const append = (history: ChatMessage[], m: ChatMessage) => trimHistory([...history, m], maxMessages, maxChars);
   const activeTask = ({ context }: { context: SessionContext }) => (context.active ? taskId(context.active.gen) : undefined);
   const isCurrent = ({ context, event }: { context: SessionContext; event: AnySessionEvent }) =>
     event.type === '@stream.closed' && context.active !== undefined && event.gen === context.active.gen;
@@ -178,29 +205,31 @@ export function sessionMachine(options: SessionOptions) {
         gen: context.gen + 1,
         active: { gen: context.gen + 1, requestId: context.pending!.requestId, prompt: context.pending!.prompt },
         pending: undefined,
-        history: [...context.history, { role: 'user' as const, content: context.pending!.prompt }],
+        history: append(context.history, { role: 'user', content: context.pending!.prompt }),
       })),
       announceStream: emit(({ context }) => ({ type: 'stream.started' as const, gen: context.gen, requestId: context.active!.requestId })),
       runStream: runTask<SessionContext, AnySessionEvent, StreamResult>(
         async ({ context, signal, emit: emitData }) => {
           const gen = context.gen;
           const messages: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }, ...context.history] : context.history;
-          let text = '';
+          // Pieces joined once at the end: `text += chunk` would keep a rope of every chunk
+          // (250 pieces: ~20 KB held per answer in the history instead of the text's own size).
+          const pieces: string[] = [];
           let finishReason: string | undefined;
           let usage: Usage | undefined;
           try {
             for await (const chunk of provider.stream({ messages, model: options.model }, signal)) {
               if (chunk.type === 'delta') {
-                text += chunk.text;
+                pieces.push(chunk.text);
                 emitData({ type: 'chunk', gen, text: chunk.text });
               } else {
                 finishReason = chunk.finishReason;
                 usage = chunk.usage;
               }
             }
-            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text, finishReason, ...(usage ? { usage } : {}) };
+            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text: pieces.join(''), finishReason, ...(usage ? { usage } : {}) };
           } catch (error) {
-            return { gen, outcome: signal.aborted ? 'aborted' : 'error', text, error };
+            return { gen, outcome: signal.aborted ? 'aborted' : 'error', text: pieces.join(''), error };
           }
         },
         {
@@ -244,7 +273,7 @@ export function sessionMachine(options: SessionOptions) {
       clearActive: assign({ active: undefined }),
       recordAnswer: assign(({ context, event }) => {
         const text = (event as StreamResult).text;
-        return text ? { history: [...context.history, { role: 'assistant' as const, content: text }] } : {};
+        return text ? { history: append(context.history, { role: 'assistant', content: text }) } : {};
       }),
       dropPending: emit(({ context }, params: { reason: 'superseded' | 'cancelled' }) => ({
         type: 'prompt.dropped' as const,
