@@ -94,15 +94,7 @@ export type SessionEvent =
   | { type: 'close' };
 
 /** The stream task's outcome: only the session's own task produces it. */
-export type SessionInternalEvent = {
-  type: '@stream.closed';
-  gen: number;
-  outcome: StreamOutcome;
-  text: string;
-  error?: unknown;
-  finishReason?: string;
-  usage?: Usage;
-};
+export type SessionInternalEvent = { type: '@stream.closed' } & StreamResult;
 
 type AnySessionEvent = SessionEvent | SessionInternalEvent;
 
@@ -143,7 +135,7 @@ export interface SessionContext {
 }
 
 /** The stream's result, folded into one event so the machine hears exactly one per stream. */
-interface StreamResult {
+export interface StreamResult {
   gen: number;
   outcome: StreamOutcome;
   text: string;

@@ -1,4 +1,4 @@
-import { assign, setup, type EventObject } from 'xstate';
+import { assign, enqueueActions, setup, type EventObject } from 'xstate';
 import { fail, reply, runTask } from '../../src/index.js';
 import type { BusRecord } from '../../src/index.js';
 import type { Observable } from 'rxjs';
@@ -32,6 +32,18 @@ export type WorkEvent =
 export function workMachine(log: { events: string[]; active: number; maxActive: number }) {
   return setup({
     types: {} as { context: { count: number; current?: string }; events: WorkEvent },
+    actions: {
+      /** The turn ends with the output of '@done' (the task) or 'finish' (a caller). */
+      end: enqueueActions(({ enqueue, event }) => {
+        const output = (event as { output: string }).output;
+        enqueue(() => {
+          log.active--;
+          log.events.push(`end:${output}`);
+        });
+        enqueue.assign(({ context }) => ({ count: context.count + 1 }));
+        enqueue(reply(output));
+      }),
+    },
   }).createMachine({
     id: 'work',
     context: { count: 0 },
@@ -66,29 +78,9 @@ export function workMachine(log: { events: string[]; active: number; maxActive: 
       },
       busy: {
         on: {
-          '@done': {
-            target: 'idle',
-            actions: [
-              ({ event }) => {
-                log.active--;
-                log.events.push(`end:${event.output}`);
-              },
-              assign({ count: ({ context }) => context.count + 1 }),
-              reply(({ event }) => (event as { output: string }).output),
-            ],
-          },
+          '@done': { target: 'idle', actions: 'end' },
           // A caller ending the running turn early: same as the task's outcome.
-          finish: {
-            target: 'idle',
-            actions: [
-              ({ event }) => {
-                log.active--;
-                log.events.push(`end:${event.output}`);
-              },
-              assign({ count: ({ context }) => context.count + 1 }),
-              reply(({ event }) => (event as { output: string }).output),
-            ],
-          },
+          finish: { target: 'idle', actions: 'end' },
           '@error': {
             target: 'idle',
             actions: [
