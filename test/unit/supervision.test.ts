@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime, flushMicrotasks, heartbeat, reply, runTask, SimulatedClock } from '../../src/index.js';
 import { backoffDelay } from '../../src/supervisor/backoff.js';
 import { gate, newLog, record, workMachine } from './fixtures.js';
+import { settled } from '../helpers/outcome.js';
 
 const seeded = () => 0.5; // jitter midpoint: delays equal the base
 
@@ -19,12 +20,12 @@ describe('supervisor', () => {
     const ref = rt.ref('w/1');
     const boom = ref.ask({ type: 'work', id: 'A', throwInAction: true }).catch((e: unknown) => e);
     const next = ref.ask({ type: 'work', id: 'B' });
-    expect(await boom).toMatchObject({ code: 'INTERLOCK_ACTOR_CRASHED', address: 'w/1' });
+    expect(await settled(boom)).toMatchObject({ code: 'INTERLOCK_ACTOR_CRASHED', address: 'w/1' });
     expect(rt.stats().addresses[0]).toMatchObject({ status: 'restarting', depth: 1 });
     await clock.tick(99);
     expect(log.events).toEqual(['start:A']);
     await clock.tick(1);
-    expect(await next).toBe('done:B');
+    expect(await settled(next)).toBe('done:B');
     expect(bus.types('w/1').filter((t) => t.startsWith('lifecycle'))).toEqual([
       'lifecycle.activated',
       'lifecycle.crashed',
@@ -45,11 +46,11 @@ describe('supervisor', () => {
     const outcomes = ['A', 'B', 'C'].map((id) => ref.ask({ type: 'work', id, throwInAction: true }).catch((e: unknown) => e));
     const queued = ref.ask({ type: 'work', id: 'D' }).catch((e: unknown) => e);
     await clock.runAll();
-    const codes = (await Promise.all([...outcomes, queued])).map((e) => (e as { code: string }).code);
+    const codes = (await settled(Promise.all([...outcomes, queued]))).map((e) => (e as { code: string }).code);
     expect(codes).toEqual(['INTERLOCK_ACTOR_CRASHED', 'INTERLOCK_ACTOR_CRASHED', 'INTERLOCK_ACTOR_CRASHED', 'INTERLOCK_ACTOR_FAILED']);
     expect(() => ref.tell({ type: 'note', text: 'x' })).toThrow(expect.objectContaining({ code: 'INTERLOCK_ACTOR_FAILED' }));
     expect(rt.revive('w/1')).toBe(true);
-    expect(await ref.ask({ type: 'work', id: 'E' })).toBe('done:E');
+    expect(await settled(ref.ask({ type: 'work', id: 'E' }))).toBe('done:E');
     await rt.shutdown();
   });
 
@@ -87,10 +88,10 @@ describe('supervisor', () => {
     await clock.tick(4_999);
     expect(bus.of('lifecycle.stalled')).toHaveLength(0);
     await clock.tick(1);
-    expect(await stuck).toMatchObject({ code: 'INTERLOCK_ACTOR_STALLED', details: { state: 'working', stallAfterMs: 5_000 } });
+    expect(await settled(stuck)).toMatchObject({ code: 'INTERLOCK_ACTOR_STALLED', details: { state: 'working', stallAfterMs: 5_000 } });
     expect(bus.of('lifecycle.stalled')).toHaveLength(1);
     await clock.tick(1_000);
-    expect(await after).toBe('y');
+    expect(await settled(after)).toBe('y');
     expect(rt.stats().kinds[0]).toMatchObject({ stalls: 1, restarts: 1 });
     await rt.shutdown();
   });
@@ -113,7 +114,7 @@ describe('supervisor', () => {
       ref.tell({ type: 'beat' });
     }
     ref.tell({ type: 'end' });
-    expect(await job).toBe('ok');
+    expect(await settled(job)).toBe('ok');
     expect(bus.of('lifecycle.stalled')).toHaveLength(0);
     await rt.shutdown();
   });
@@ -128,7 +129,7 @@ describe('async work (runTask)', () => {
     const answers = gates.map((g, i) => ref.ask({ type: 'work', id: String(i), gate: g.promise }));
     // Open the gates in reverse: order of completion of work must not reorder turns.
     for (const g of [...gates].reverse()) g.open();
-    expect(await Promise.all(answers)).toEqual(gates.map((_, i) => `done:${i}`));
+    expect(await settled(Promise.all(answers))).toEqual(gates.map((_, i) => `done:${i}`));
     expect(log.maxActive).toBe(1);
     await rt.shutdown();
   });
@@ -145,7 +146,7 @@ describe('async work (runTask)', () => {
           entry: runTask(
             async ({ signal }) => {
               seenSignal = signal;
-              await late.promise;
+              await settled(late.promise);
               return 'late';
             },
             { done: (v) => ({ type: 'result', v: v as string }), error: () => ({ type: 'result', v: 'err' }) },
@@ -163,7 +164,7 @@ describe('async work (runTask)', () => {
     const first = ref.ask({ type: 'go' }).catch((e: unknown) => e);
     await flushMicrotasks();
     ref.tell({ type: 'explode' });
-    expect(await first).toMatchObject({ code: 'INTERLOCK_ACTOR_CRASHED' });
+    expect(await settled(first)).toMatchObject({ code: 'INTERLOCK_ACTOR_CRASHED' });
     expect(seenSignal?.aborted).toBe(true);
     await clock.tick(10);
     late.open();
