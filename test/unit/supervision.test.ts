@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { assign, setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, flushMicrotasks, heartbeat, reply, runTask, SimulatedClock } from '../../src/index.js';
-import { backoffDelay } from '../../src/supervisor/backoff.js';
+import { backoffDelay, RestartBudget } from '../../src/supervisor/backoff.js';
 import { gate, newLog, record, workMachine } from './fixtures.js';
 import { peek, rejected, settled, track } from '../helpers/outcome.js';
 import { fcParams } from '../helpers/scenario.js';
@@ -209,6 +209,17 @@ describe('supervisor', () => {
       'lifecycle.restarted',
     ]);
     await rt.shutdown();
+  });
+});
+
+describe('restart budget', () => {
+  it('admits at most max restarts within any window and forgets a restart exactly windowMs later', () => {
+    const budget = new RestartBudget(2, 1_000);
+    expect([budget.admit(0), budget.admit(100), budget.admit(200), budget.admit(999)]).toEqual([0, 1, -1, -1]);
+    expect(budget.admit(1_000)).toBe(1); // the restart at 0 left the window; the one at 100 is still in it
+    expect(budget.admit(1_050)).toBe(-1);
+    budget.reset();
+    expect(budget.admit(1_060)).toBe(0);
   });
 });
 
