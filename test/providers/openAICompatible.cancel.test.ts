@@ -2,6 +2,12 @@
  * Seed 002: a model call that ignored cancellation kept the old stream alive and hung
  * the server. These tests pin that an abort (or an early exit) reaches the socket to the
  * model server, whatever that server does.
+ *
+ * The upstream HOLDS its replies: after the first token it writes the next piece only
+ * when the test steps it, so "the upstream has not written since the abort" is a fact of
+ * the test, not a bet that this machine answers within the fixture's delay. Effects on
+ * the far side of the socket (a connection closing) are awaited as conditions. One
+ * real-time smoke test keeps the timer-paced path honest.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAICompatible } from '../../src/providers/openAICompatible.js';
@@ -16,7 +22,7 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
   let provider: Provider;
 
   beforeEach(async () => {
-    upstream = await startUpstream({ tokens: 5, slowDelayMs: 1_000 });
+    upstream = await startUpstream({ tokens: 5, hold: true });
     provider = openAICompatible({ baseURL: upstream.url, model: 'fixture-model' });
   });
 
@@ -25,7 +31,6 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
   });
 
   it('rejects a pending read with INTERLOCK_CANCELLED on abort mid-stream, and the server sees the client close', async () => {
-    upstream.behaviour = 'slow';
     const controller = new AbortController();
     const iterator = provider.stream(request, controller.signal)[Symbol.asyncIterator]();
 
@@ -35,7 +40,7 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
     controller.abort();
 
     await expect(pending).rejects.toMatchObject(cancelled);
-    // Rejected without waiting for the stalled upstream's next chunk (a second away).
+    // Rejected without another write from the upstream: the held reply never wrote again.
     expect(upstream.writes).toBe(writesAtAbort);
     await waitUntil(() => upstream.busySockets() === 0, "the request's connection closed");
     expect(upstream.clientAborts).toBe(1);
@@ -48,7 +53,6 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
   });
 
   it('closes the socket when aborted while the consumer holds a chunk, without another next()', async () => {
-    upstream.behaviour = 'slow';
     const controller = new AbortController();
     const iterator = provider.stream(request, controller.signal)[Symbol.asyncIterator]();
     await iterator.next();
@@ -62,8 +66,7 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
 
   it('finishes promptly against an upstream that ignores the abort and keeps writing', async () => {
     upstream.behaviour = 'ignoreAbort';
-    upstream.tokens = 4;
-    upstream.delayMs = 250;
+    upstream.tokens = 4; // opening (w0), three tokens, the finish: four pieces after the opening
     const controller = new AbortController();
     const iterator = provider.stream(request, controller.signal)[Symbol.asyncIterator]();
     expect(await iterator.next()).toEqual({ done: false, value: { type: 'delta', text: 'w0' } });
@@ -73,14 +76,16 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
     controller.abort();
     await expect(pending).rejects.toMatchObject(cancelled);
 
-    // We are done while the upstream is still generating: we did not wait for it.
+    // We are done while the upstream still has its reply to write: we did not wait for it.
     expect(upstream.writes).toBe(writesAtAbort);
-    expect(upstream.activeWriters()).toBe(1);
+    expect(upstream.held()).toBe(1);
     await waitUntil(() => upstream.busySockets() === 0, "the request's connection closed");
-    // And it really did ignore us: it kept writing into the closed connection.
-    await waitUntil(() => upstream.writesAfterAbort > 0, 'upstream wrote after the abort');
-    await waitUntil(() => upstream.activeWriters() === 0, 'upstream ran out of tokens');
-    expect(upstream.busySockets()).toBe(0);
+    // And it really does ignore us: every piece it still writes goes into the closed connection.
+    let steps = 0;
+    while (upstream.step() > 0) steps++;
+    expect(steps).toBe(4);
+    expect(upstream.writesAfterAbort).toBe(4);
+    expect(upstream.held()).toBe(0);
     expect(upstream.clientAborts).toBe(1);
     expect(upstream.completed).toBe(0);
   });
@@ -121,13 +126,13 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
   });
 
   it('releases the socket when the consumer breaks out of for await early', async () => {
-    upstream.delayMs = 20;
     upstream.tokens = 50;
     const texts: string[] = [];
 
     for await (const chunk of provider.stream(request, new AbortController().signal)) {
       if (chunk.type === 'delta') texts.push(chunk.text);
       if (texts.length === 2) break;
+      upstream.step(); // the next token, once this one was read
     }
 
     expect(texts).toEqual(['w0', ' w1']);
@@ -137,7 +142,6 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
   });
 
   it('releases the socket when the consumer calls return() on the iterator', async () => {
-    upstream.behaviour = 'slow';
     const iterator = provider.stream(request, new AbortController().signal)[Symbol.asyncIterator]();
     await iterator.next();
 
@@ -162,5 +166,22 @@ describe('openAICompatible cancellation reaches the socket (seed 002)', { timeou
 
     await expect(pending).rejects.toMatchObject({ ...cancelled, details: { phase: 'connecting' } });
     expect(calls).toBe(0);
+  });
+
+  it('real-time smoke: an abort mid-stream of a timer-paced reply rejects the read and closes the socket', async () => {
+    upstream.hold = false;
+    upstream.tokens = 50;
+    upstream.delayMs = 20;
+    const controller = new AbortController();
+    const iterator = provider.stream(request, controller.signal)[Symbol.asyncIterator]();
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'delta', text: 'w0' } });
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'delta', text: ' w1' } });
+
+    controller.abort();
+
+    await expect(iterator.next()).rejects.toMatchObject(cancelled);
+    await waitUntil(() => upstream.busySockets() === 0, "the request's connection closed");
+    expect(upstream.clientAborts).toBe(1);
+    expect(upstream.completed).toBe(0);
   });
 });

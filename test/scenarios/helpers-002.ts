@@ -15,6 +15,8 @@ export interface UpstreamPlan {
   behaviour?: string;
   tokens?: number;
   delayMs?: number;
+  /** Hold the reply after its first token; the test writes the rest with `upstream.step(prompt(...))`. */
+  hold?: boolean;
 }
 
 export interface Exchange {
@@ -67,6 +69,7 @@ export class TracingFetch {
     if (plan.behaviour !== undefined) headers['x-upstream-behaviour'] = plan.behaviour;
     if (plan.tokens !== undefined) headers['x-upstream-tokens'] = String(plan.tokens);
     if (plan.delayMs !== undefined) headers['x-upstream-delay-ms'] = String(plan.delayMs);
+    if (plan.hold) headers['x-upstream-hold'] = '1';
     return fetch(input, { ...init, headers });
   };
 
@@ -93,9 +96,14 @@ export class TracingFetch {
   }
 }
 
+/** Picks the fixture's request for `prompt` (its last user message), for `upstream.step` and `upstream.held`. */
+export function prompt(text: string): (r: { body: unknown }) => boolean {
+  return (r) => lastUserMessage(r.body) === text;
+}
+
 function lastUserMessage(body: unknown): string {
-  if (typeof body !== 'string') return '';
-  const parsed = JSON.parse(body) as { messages?: { role: string; content: string }[] };
+  if (typeof body !== 'string' && (typeof body !== 'object' || body === null)) return '';
+  const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { messages?: { role: string; content: string }[] };
   const users = (parsed.messages ?? []).filter((m) => m.role === 'user');
   return users.at(-1)?.content ?? '';
 }
@@ -319,5 +327,15 @@ export function lastMessageOnly(inner: Provider): Provider {
 
 // ---- misc --------------------------------------------------------------------------------
 
-/** Real time: only for the seed's own triggers ("prompt B 100 ms after A"), never to wait for an effect. */
-export const after = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Writes the next `n` pieces of the held reply to `prompt`, each once the caller read the
+ * one before (the caller's chunk count grows by one): the seed's "B arrives while A is
+ * streaming" without a fixed real-time delay.
+ */
+export async function streamSome(upstream: { step(which?: (r: { body: unknown }) => boolean): number }, caller: Caller, n: number, wait: (c: () => boolean, what: string) => Promise<void>): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const seen = caller.chunks().length;
+    if (upstream.step(prompt(caller.prompt)) === 0) return;
+    await wait(() => caller.chunks().length > seen || caller.endings.length > 0, `${caller.prompt} read its chunk ${seen + 1}`);
+  }
+}

@@ -19,9 +19,15 @@
  * trigger the seed's exact situations against a REAL OpenAI-compatible HTTP server (the
  * fixture upstream on 127.0.0.1, port 0) through the real `openAICompatible` provider.
  *
- * Real sockets need real time: the upstream's per-token delays are 5–20 ms, effects are
- * awaited with `waitUntil` (polling, generous deadline), and no test asserts a duration.
- * The only fixed delays are the seed's own triggers ("B 100 ms after A", "50 ms apart").
+ * Real sockets, but the test sets the pace: a reply the scenario interrupts is HELD by the
+ * upstream after its first token and written further only when the test steps it, so
+ * "A is still streaming when B arrives" and "A keeps writing after the abort" are facts
+ * of the test, not bets on this machine's speed. The seed's triggers ("B 100 ms after A",
+ * "50 ms apart") become "B once A has streamed a few tokens", "each once the previous one
+ * streams". Replies that run to their end are paced by the fixture's timer (5–10 ms);
+ * nothing asserts on that timing. Effects across the socket (a connection closing) are
+ * awaited as conditions with `waitUntil`; no test sleeps or asserts a duration. The
+ * resource-hygiene run stays on real time throughout (a real-time smoke test at scale).
  *
  * Two instruments: {@link TracingFetch} logs, on the client side, when the provider opened
  * each HTTP exchange and when it released it (aborted or finished); the fixture counts,
@@ -35,7 +41,7 @@ import { createRuntime, SimulatedClock, type ActorHandle, type BusRecord, type C
 import { openAICompatible } from '../../src/providers/openAICompatible.js';
 import type { Provider } from '../../src/providers/types.js';
 import { startUpstream, upstreamTokens, waitUntil, type Upstream, type UpstreamOptions } from '../fixtures/upstream.js';
-import { after, Caller, ignoringAbort, lastMessageOnly, Recorder, TracingFetch, type EmittedData } from './helpers-002.js';
+import { Caller, ignoringAbort, lastMessageOnly, prompt, Recorder, streamSome, TracingFetch, type EmittedData } from './helpers-002.js';
 
 const MODEL = 'fixture-model';
 
@@ -148,7 +154,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
   describe('test 2: the user stops a stream', () => {
     it("a 'cancel' mid-stream reaches the model server's socket, ends the stream with reason cancelled, and the session takes the next prompt", async () => {
       const w = await world();
-      w.tracing.plan('u1:Write a very long poem', { tokens: 200, delayMs: 10 });
+      w.tracing.plan('u1:Write a very long poem', { tokens: 200, hold: true });
       const a = w.caller('u1:Write a very long poem');
       await a.chunked;
 
@@ -178,7 +184,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
 
     it('a client that goes away (unsubscribes, like the killed curl) cancels its stream and closes the socket to the model server', async () => {
       const w = await world();
-      w.tracing.plan('u1:Write a very long poem', { tokens: 200, delayMs: 10 });
+      w.tracing.plan('u1:Write a very long poem', { tokens: 200, hold: true });
       const a = w.caller('u1:Write a very long poem');
       await a.chunked;
 
@@ -202,11 +208,12 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
   describe('test 3: prompt B 100 ms after prompt A (the critical test)', () => {
     it('mid-stream: B starts only after A reported closed, the records run A…A-end then B…B-end, and A\'s socket is closed before B\'s first token', async () => {
       const w = await world();
-      w.tracing.plan('u1:A', { tokens: 200, delayMs: 10 });
+      w.tracing.plan('u1:A', { tokens: 200, hold: true });
       w.tracing.plan('u1:B', { tokens: 6, delayMs: 5 });
 
       const a = w.caller('u1:A');
-      await Promise.all([a.chunked, after(100)]);
+      await a.chunked;
+      await streamSome(w.upstream, a, 3, waitUntil); // "100 ms later": A is a few tokens in
       const b = w.caller('u1:B');
 
       expect(await b.ended).toEqual({ kind: 'complete' });
@@ -272,7 +279,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
       w.tracing.plan('u1:B', { tokens: 6, delayMs: 5 });
 
       const a = w.caller('u1:A');
-      await Promise.all([waitUntil(() => w.upstream.requests === 1, "A's request reached the model server"), after(100)]);
+      await waitUntil(() => w.upstream.requests === 1, "A's request reached the model server");
       const b = w.caller('u1:B');
 
       expect(await b.ended).toEqual({ kind: 'complete' });
@@ -291,12 +298,13 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
     it('50 ms apart: only the last streams to completion; each earlier caller is interrupted or superseded exactly as the machine decides, exactly once; no two streams overlap', async () => {
       const w = await world();
       const prompts = ['u1:P1', 'u1:P2', 'u1:P3', 'u1:P4', 'u1:P5'];
-      for (const p of prompts.slice(0, 4)) w.tracing.plan(p, { tokens: 200, delayMs: 10 });
+      for (const p of prompts.slice(0, 4)) w.tracing.plan(p, { tokens: 200, hold: true });
       w.tracing.plan('u1:P5', { tokens: 6, delayMs: 5 });
 
       const callers: Caller[] = [];
       for (const [i, p] of prompts.entries()) {
-        if (i > 0) await after(50);
+        // "50 ms apart": each prompt once the one before it is streaming (or has ended).
+        if (i > 0) await Promise.race([callers[i - 1]!.chunked, callers[i - 1]!.ended]);
         callers.push(w.caller(p));
       }
       await Promise.all(callers.map((c) => c.ended));
@@ -306,8 +314,8 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
       //    stream.end reason 'interrupted' once k's stream has closed;
       //  - in 'cancelling' (k is still waiting for k-1's stream to close): k never starts;
       //    its caller gets INTERLOCK_SUPERSEDED and the bus a prompt.dropped.
-      // The real upstream closes an aborted stream within a few ms, far less than 50, so
-      // in practice all four are interrupted; the rule, not the timing, is what is pinned.
+      // Each prompt is sent once the one before it streams (its reply is held), so all four
+      // are interrupted; the rule, not the timing, is what is pinned.
       const address = 'session/u1';
       const expected = callers.map((c, i) => {
         if (i === callers.length - 1) return 'done';
@@ -365,14 +373,19 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
   it('test 5: two sessions stream at the same time without interfering; a new prompt on one leaves the other alone', async () => {
     const w = await world();
     const u2 = w.rt.ref('session/u2');
-    w.tracing.plan('u1:A', { tokens: 200, delayMs: 10 });
-    w.tracing.plan('u2:A', { tokens: 40, delayMs: 10 });
+    w.tracing.plan('u1:A', { tokens: 200, hold: true });
+    w.tracing.plan('u2:A', { tokens: 40, hold: true });
     w.tracing.plan('u1:B', { tokens: 12, delayMs: 5 });
 
     const u1a = w.caller('u1:A');
     const u2a = w.caller('u2:A', u2);
-    await Promise.all([u1a.chunked, u2a.chunked, after(100)]);
+    await Promise.all([u1a.chunked, u2a.chunked]);
+    await streamSome(w.upstream, u1a, 3, waitUntil);
+    await streamSome(w.upstream, u2a, 3, waitUntil);
     const u1b = w.caller('u1:B');
+    // u2's reply runs on only once u1:B's request is out: both sessions stream at once.
+    await waitUntil(() => w.tracing.lines().includes('open u1:B'), "u1:B's request was issued");
+    while (w.upstream.step(prompt('u2:A')) > 0);
     await Promise.all([u1a.ended, u2a.ended, u1b.ended]);
 
     expect([u1a.outcome(), u2a.outcome(), u1b.outcome()]).toEqual(['interrupted', 'done', 'done']);
@@ -410,7 +423,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
   describe('extra: a model call that does not stop when asked (the cause of the hang)', () => {
     it('an upstream that ignores the abort: our socket closes at once, B streams, and what A keeps writing reaches nobody', async () => {
       const w = await world();
-      w.tracing.plan('u1:A', { behaviour: 'ignoreAbort', tokens: 30, delayMs: 20 });
+      w.tracing.plan('u1:A', { behaviour: 'ignoreAbort', tokens: 30, hold: true });
       w.tracing.plan('u1:B', { tokens: 5, delayMs: 5 });
 
       const a = w.caller('u1:A');
@@ -428,6 +441,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
       expect(b.atFirstChunk).toEqual({ busy: 1, clientAborts: 1, requests: 2 });
 
       // The upstream really ignored us: it kept writing into the closed connection until it ran out.
+      while (w.upstream.step(prompt('u1:A')) > 0); // A's client is gone (clientAborts 1 above): every step is a write after the abort
       await waitUntil(() => w.upstream.writesAfterAbort > 0, 'the upstream wrote after the client left');
       await waitUntil(() => w.upstream.activeWriters() === 0, "the upstream's writer for A ran out of tokens");
       expect(w.upstream.completed).toBe(1);
@@ -448,7 +462,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
         cleanupDeadlineMs: 200,
         wrap: (p) => (stubborn = ignoringAbort(p)),
       });
-      w.tracing.plan('u1:A', { tokens: 80, delayMs: 10 });
+      w.tracing.plan('u1:A', { tokens: 80, hold: true });
       w.tracing.plan('u1:B', { tokens: 8, delayMs: 5 });
       const address = 'session/u1';
 
@@ -478,6 +492,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
       );
 
       // A kept producing after the fence until its reply ran out; the runtime dropped all of it.
+      while (w.upstream.step(prompt('u1:A')) > 0); // the rest of A's reply, after the fence
       await waitUntil(() => w.rec.tasks(address).settled.has('stream-1'), "A's stubborn task finally returned", 10_000);
       const aSettled = w.rec.tasks(address).settled.get('stream-1')!;
       expect(aSettled).toMatchObject({ task: 'stream-1', requestId: a.requestId, ok: true, fenced: true });
@@ -509,7 +524,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
       // while A's cleanup is still running, the runtime sends { cancel, requestId: A }: it
       // names A, which is already being cancelled, and must not touch B waiting behind it.
       const w = await world({ cleanupDeadlineMs: 300, wrap: (p) => ignoringAbort(p) });
-      w.tracing.plan('u1:A', { tokens: 80, delayMs: 10 });
+      w.tracing.plan('u1:A', { tokens: 80, hold: true });
       w.tracing.plan('u1:B', { tokens: 5, delayMs: 5 });
 
       const a = w.caller('u1:A');
@@ -531,7 +546,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
 
     it('stop, then a new prompt at once: A ends cancelled, B streams, and no prompt is reported dropped', async () => {
       const w = await world();
-      w.tracing.plan('u1:A', { tokens: 200, delayMs: 10 });
+      w.tracing.plan('u1:A', { tokens: 200, hold: true });
       w.tracing.plan('u1:B', { tokens: 5, delayMs: 5 });
 
       const a = w.caller('u1:A');
@@ -550,7 +565,7 @@ describe('seed 002: a new prompt while a stream runs, against a real HTTP model 
   });
 
   it(
-    'resource hygiene: 1,000 supersessions on one session leave one actor, no queued or open turn, no task, no timer, a bounded socket count and heap',
+    'real-time smoke, resource hygiene: 1,000 supersessions on one session leave one actor, no queued or open turn, no task, no timer, a bounded socket count and heap',
     { timeout: 90_000 },
     async () => {
       const N = 1_000;
