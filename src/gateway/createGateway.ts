@@ -83,9 +83,10 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
 
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
-      const bareHealth = request.method === 'GET' && request.url === '/health';
-      if (!bareHealth) checkAuth(request.headers.authorization);
-      if (draining && !request.url.startsWith('/health')) {
+      // Route config, not the URL: the plugin may be mounted under a prefix.
+      const isHealth = (request.routeOptions.config as { health?: boolean } | undefined)?.health === true;
+      if (!(isHealth && !request.url.includes('?'))) checkAuth(request.headers.authorization);
+      if (draining && !isHealth) {
         throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
       }
     });
@@ -125,7 +126,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
       { bodyLimit } as never,
     );
 
-    app.get<{ Querystring: { address?: string; addresses?: boolean } }>('/health', { schema: healthSchema }, async (request, reply) => {
+    app.get<{ Querystring: { address?: string; addresses?: boolean } }>('/health', { schema: healthSchema, config: { health: true } }, async (request, reply) => {
       const { status, body } = health.report(request.query, draining);
       return reply.code(status).send(body);
     });
