@@ -82,8 +82,9 @@ export function actorRoutes(app: FastifyInstance, config: ActorRoutesConfig): vo
     };
   });
 
-  app.get<{ Querystring: { kind?: string; limit: number; after?: string } }>('/v1/actors', { schema: listSchema }, async (request) => {
-    const { kind, limit, after } = request.query;
+  app.get<{ Querystring: { kind?: string; limit?: string; after?: string } }>('/v1/actors', { schema: listSchema }, async (request) => {
+    const { kind, after } = request.query;
+    const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
     if (kind !== undefined && !known().has(kind)) throw errors.unknownKind(`${kind}/*`, kind, [...known()]);
     // Sorted by address, paged by the last address seen: stable while actors come and go.
     const all = runtime.addresses(kind).sort();

@@ -126,8 +126,9 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
       { bodyLimit } as never,
     );
 
-    app.get<{ Querystring: { address?: string; addresses?: boolean } }>('/health', { schema: healthSchema, config: { health: true } }, async (request, reply) => {
-      const { status, body } = health.report(request.query, draining);
+    app.get<{ Querystring: { address?: string; addresses?: string } }>('/health', { schema: healthSchema, config: { health: true } }, async (request, reply) => {
+      const q = request.query;
+      const { status, body } = health.report({ ...(q.address === undefined ? {} : { address: q.address }), addresses: q.addresses === 'true' }, draining);
       return reply.code(status).send(body);
     });
 

@@ -28,6 +28,8 @@ export async function createGatewayServer(runtime: Runtime, options: GatewayServ
     genReqId: () => randomUUID(),
     return503OnClosing: false,
     routerOptions: { maxParamLength: 200 },
+    // Bodies are validated as sent: `"stream": "true"` or `[true]` is a 400, not a coerced true.
+    ajv: { customOptions: { coerceTypes: false } },
     bodyLimit: gatewayOptions.bodyLimit ?? 1_048_576,
     frameworkErrors: (err, _request, res) => {
       const reply = res as unknown as { code(n: number): { type(t: string): { send(b: unknown): void } } };

@@ -82,7 +82,8 @@ export const listSchema = {
     additionalProperties: false,
     properties: {
       kind: { type: 'string', pattern: KIND_PATTERN },
-      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+      // Query values are strings on the wire (the server does not coerce types).
+      limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
       after: { type: 'string', maxLength: 400 },
     },
   },
@@ -94,7 +95,7 @@ export const healthSchema = {
     additionalProperties: false,
     properties: {
       address: { type: 'string', maxLength: 400 },
-      addresses: { type: 'boolean' },
+      addresses: { type: 'string', enum: ['true', 'false'] },
     },
   },
 } as const;

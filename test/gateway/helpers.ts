@@ -39,6 +39,8 @@ export interface TestGatewayOptions {
   session?: Omit<GatewaySessionOptions, 'provider'>;
   gateway?: GatewayOptions;
   kinds?: Kinds;
+  /** pino level of the captured log. Default 'info'. */
+  logLevel?: string;
 }
 
 const open = new Set<TestGateway>();
@@ -49,7 +51,7 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
     kinds: { session: gatewaySessionKind({ provider, ...options.session }) as KindConfig, ...options.kinds },
   }) as unknown as Runtime;
   const logs: LogLine[] = [];
-  const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
+  const logger = pino({ level: options.logLevel ?? 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
   const server = await createGatewayServer(rt, { logger, models: [MODEL], keepAliveMs: 0, defaultMetrics: false, ...options.gateway });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = server.app.server.address() as { port: number };
