@@ -53,7 +53,8 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
   const logs: LogLine[] = [];
   const logger = pino({ level: options.logLevel ?? 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
   const server = await createGatewayServer(rt, { logger, models: [MODEL], keepAliveMs: 0, defaultMetrics: false, ...options.gateway });
-  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  // A backlog above 1,000: the load test opens 1,000 connections at once (Node's default is 511).
+  await server.app.listen({ port: 0, host: '127.0.0.1', backlog: 2_048 });
   const { port } = server.app.server.address() as { port: number };
   let closed: Promise<void> | undefined;
   const gw: TestGateway = {

@@ -39,7 +39,7 @@ async function round(gw: TestGateway, tag: string): Promise<void> {
   const enqueued = new Map<string, string[]>();
   const started = new Map<string, string[]>();
   const sub = gw.rt.events$.subscribe((r: BusRecord) => {
-    if (r.type === 'mailbox.enqueued' && (r.data as { event?: string }).event === 'prompt') {
+    if (r.type === 'mailbox.enqueued' && (r.data as { type?: string }).type === 'prompt') {
       (enqueued.get(r.address) ?? enqueued.set(r.address, []).get(r.address)!).push((r.data as { id: string }).id);
     }
     const e = r.type === 'emitted' ? (r.data as { event: { type: string; requestId?: string } }).event : undefined;
@@ -60,6 +60,7 @@ async function round(gw: TestGateway, tag: string): Promise<void> {
   expect(results.filter((r) => !r.text.includes(`"${r.prompt}"`)).map((r) => r.prompt)).toEqual([]);
   // Per session: streams started in exactly the order their prompts were enqueued.
   expect(started.size).toBe(SESSIONS);
+  expect(enqueued.size).toBe(SESSIONS);
   for (const [address, ids] of enqueued) expect(started.get(address), address).toEqual(ids);
   for (const ids of enqueued.values()) expect(ids).toHaveLength(PER_SESSION);
 }

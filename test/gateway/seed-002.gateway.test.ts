@@ -184,6 +184,9 @@ describe('seed 002 through the gateway, against a real HTTP model server', { tim
     await waitUntil(() => w.upstream.busySockets() === 0, 'no exchange busy upstream');
     expect(w.upstream.clientAborts).toBe(1);
     expect(w.upstream.completed).toBe(1);
+    const metrics = await (await fetch(`${w.gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/^interlock_supersessions_total 1$/m);
+    expect(metrics).toMatch(/^interlock_streams_fenced_total 0$/m);
   });
 
   it('test 3, with a model call that ignores the abort (the seed\'s blocking Ollama call): A is fenced at the cleanup deadline, B streams, none of A\'s late chunks reaches anyone', async () => {
@@ -211,6 +214,7 @@ describe('seed 002 through the gateway, against a real HTTP model server', { tim
     // A really kept producing after its abort: the fence, not politeness, kept it out.
     await waitUntil(() => wrapper.yieldedAfterAbort > 0, "A's call kept yielding after the abort");
     await waitUntil(() => w.upstream.busySockets() === 0, 'A finally ended upstream');
+    expect(await (await fetch(`${w.gw.url}/metrics`)).text()).toMatch(/^interlock_streams_fenced_total 1$/m);
   });
 
   it('test 4: five prompts 50 ms apart on one session — each request ends exactly once, only the last completes, no hang', async () => {
