@@ -104,3 +104,44 @@ describe('mounted in an existing Fastify app', () => {
     }
   });
 });
+
+describe('routes', () => {
+  it('pages GET /v1/actors by address, and GET /v1/actors/{kind}/{key} shows state and the public view', async () => {
+    const gw = await startGateway({ logLevel: 'warn' });
+    for (const k of ['c', 'a', 'e', 'b', 'd']) gw.rt.tell(`session/${k}` as never, { type: 'cancel' } as never);
+    const page = async (q: string) => (await fetch(`${gw.url}/v1/actors?${q}`)).json() as Promise<{ data: { address: string }[]; has_more: boolean; next_after: string | null }>;
+    const p1 = await page('kind=session&limit=2');
+    expect(p1.data.map((d) => d.address)).toEqual(['session/a', 'session/b']);
+    expect(p1).toMatchObject({ has_more: true, next_after: 'session/b' });
+    const p2 = await page(`kind=session&limit=2&after=${encodeURIComponent(p1.next_after!)}`);
+    expect(p2.data.map((d) => d.address)).toEqual(['session/c', 'session/d']);
+    const p3 = await page(`kind=session&limit=2&after=${encodeURIComponent(p2.next_after!)}`);
+    expect(p3).toMatchObject({ data: [{ address: 'session/e', kind: 'session', status: 'running', state: 'idle' }], has_more: false, next_after: null });
+    const one = await (await fetch(`${gw.url}/v1/actors/session/a`)).json();
+    expect(one).toEqual({ address: 'session/a', kind: 'session', status: 'running', state: 'idle', context: { gen: 0, streaming: false, pending: false, messages: 0, onBusy: 'interrupt', onDisconnect: 'cancel' }, depth: 0, postponed: 0, inFlight: 0 });
+  });
+
+  it('sends : keep-alive comments while a streamed prompt waits behind another', async () => {
+    const gw = await startGateway({ provider: simulated({ tokensPerSecond: 20 }), session: { onBusy: 'enqueue' }, gateway: { keepAliveMs: 20 }, logLevel: 'warn' });
+    const chat = (signal: AbortSignal) =>
+      fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        signal,
+        headers: { 'content-type': 'application/json', 'x-session-id': 'ka' },
+        body: JSON.stringify({ model: 'interlock-test', stream: true, messages: [{ role: 'user', content: 'a b c d e f g h' }] }),
+      });
+    const abort = new AbortController();
+    const first = await chat(abort.signal);
+    const firstReader = first.body!.getReader();
+    await firstReader.read();
+    const second = await chat(abort.signal); // headers arrive with the first keep-alive
+    expect(second.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = second.body!.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toMatch(/^: keep-alive\n\n/);
+    expect(gw.rt.view('session/ka')?.depth).toBe(1); // still waiting: no stream.started yet
+    abort.abort();
+    await Promise.allSettled([firstReader.cancel(), reader.cancel()]);
+  });
+});
+
