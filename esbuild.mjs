@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 
-const entries = ['src/index.ts', 'machines/index.ts', 'src/client/index.ts'].filter((f) => existsSync(f));
+const entries = ['src/index.ts', 'machines/index.ts', 'src/client/index.ts', 'src/gateway/index.ts', 'src/cli/main.ts'].filter((f) => existsSync(f));
 rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: entries,

@@ -5,6 +5,7 @@ import { KEYS, PER_KEY } from './ask.js';
 import { BACKLOG_SIZES, PER_REP } from './backlog.js';
 import { HEAP_ACTORS } from './heap.js';
 import { TSX_SUFFIX } from './tell.js';
+import { renderGateway } from './report-gateway.js';
 
 export interface RunInfo {
   command: string;
@@ -51,7 +52,7 @@ function find(rows: Row[], id: string, metric?: string): Row | undefined {
   return rows.find((r) => r.id === id && (metric === undefined || r.metric === metric));
 }
 
-function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.label ? ` — ${r.label}` : '')): string {
+export function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.label ? ` — ${r.label}` : '')): string {
   const out = ['| case | size | unit | median | min | max | n |', '|---|---|---|---:|---:|---:|---:|'];
   for (const r of rows) {
     const failed = r.error ? ` **FAILED: ${r.error}**` : '';
@@ -162,6 +163,10 @@ export function render(run: RunInfo): string {
       : 'n/a (a case failed)',
     ok: overhead ? overhead.value <= HEAP_MAX_OVERHEAD : undefined,
   });
+
+  // ---- 5. gateway ----
+  const gatewaySection = renderGateway(run.suites.find((s) => s.suite === 'gateway')?.rows ?? [], table);
+  verdicts.push(...gatewaySection.verdicts);
 
   // ---- document ----
   const totalMin = (run.wallMs / 60_000).toFixed(1);
@@ -281,6 +286,7 @@ export function render(run: RunInfo): string {
     `- Activation time Interlock / raw XState: ${x2(ratio(find(rows, `${hId}/interlock`, 'activate'), find(rows, `${hId}/xstate root actors`, 'activate'), (a, b) => a / b))}.`,
     '',
   );
+  if (gatewaySection.lines.length) p(...gatewaySection.lines);
   const tsxRows = rows.filter((r) => r.id.endsWith(TSX_SUFFIX));
   p('## Notes', '');
   if (run.tellRepeat) {

@@ -5,6 +5,7 @@
 import { askGroups, checkSerialized, IMPLS } from './ask.js';
 import { backlogGroups } from './backlog.js';
 import type { Case } from './harness.js';
+import { gatewayGroups } from './gateway.js';
 import { heapGroups } from './heap.js';
 import { tellGroups } from './tell.js';
 
@@ -32,4 +33,5 @@ export const SUITES: Record<string, Suite> = {
   },
   backlog: { groups: backlogGroups },
   heap: { groups: heapGroups },
+  gateway: { groups: gatewayGroups },
 };

@@ -88,7 +88,8 @@ export interface SessionAnswer {
 
 /** What callers send a session. */
 export type SessionEvent =
-  | { type: 'prompt'; text: string }
+  /** `onBusy` overrides the session's policy for this prompt only (LangGraph's per-run multitask strategy). */
+  | { type: 'prompt'; text: string; onBusy?: BusyPolicy }
   | { type: 'cancel'; requestId?: string }
   | { type: 'disconnect' }
   | { type: 'close' };
@@ -162,17 +163,20 @@ export function sessionMachine(options: SessionOptions) {
   if (!(Number.isInteger(maxChars) && maxChars >= 1)) throw bad(`\`history.maxChars\` must be an integer >= 1, got ${String(maxChars)}`);
   const append = (history: ChatMessage[], m: ChatMessage) => trimHistory([...history, m], maxMessages, maxChars);
   const activeTask = ({ context }: { context: SessionContext }) => (context.active ? taskId(context.active.gen) : undefined);
+  /** The policy for the prompt being delivered: its own `onBusy`, else the session's. */
+  const policy = ({ context, event }: { context: SessionContext; event: AnySessionEvent }): BusyPolicy =>
+    (event.type === 'prompt' && event.onBusy) || context.onBusy;
   const isCurrent = ({ context, event }: { context: SessionContext; event: AnySessionEvent }) =>
     event.type === '@stream.closed' && context.active !== undefined && event.gen === context.active.gen;
 
   return setup({
     types: {} as { context: SessionContext; events: AnySessionEvent; emitted: SessionEmitted },
     guards: {
-      interrupt: ({ context }) => context.onBusy === 'interrupt',
-      rollback: ({ context }) => context.onBusy === 'rollback',
+      interrupt: (args) => policy(args) === 'interrupt',
+      rollback: (args) => policy(args) === 'rollback',
       /** The current stream closed after a rollback: its partial answer must not enter the history. */
       currentRolledBack: ({ context, event }) => isCurrent({ context, event }) && context.endReason === 'rolledback',
-      reject: ({ context }) => context.onBusy === 'reject',
+      reject: (args) => policy(args) === 'reject',
       current: isCurrent,
       doneOk: ({ context, event }) => isCurrent({ context, event }) && (event as StreamResult).outcome === 'done',
       hasPending: ({ context }) => context.pending !== undefined,
@@ -182,8 +186,8 @@ export function sessionMachine(options: SessionOptions) {
       cancelsPending: ({ context, event }) =>
         event.type === 'cancel' && context.pending !== undefined && (event.requestId === undefined || event.requestId === context.pending.requestId),
       /** Latest wins (interrupt, rollback); prompts wait (postponed) behind a pending close and reach the fresh session after it. */
-      interruptOpen: ({ context }) => (context.onBusy === 'interrupt' || context.onBusy === 'rollback') && !context.closeAfter,
-      rejectOpen: ({ context }) => context.onBusy === 'reject' && !context.closeAfter,
+      interruptOpen: (args) => (policy(args) === 'interrupt' || policy(args) === 'rollback') && !args.context.closeAfter,
+      rejectOpen: (args) => policy(args) === 'reject' && !args.context.closeAfter,
       cancelsActive: ({ context, event }) =>
         event.type === 'cancel' && (event.requestId === undefined || event.requestId === context.active?.requestId),
     },
@@ -386,6 +390,16 @@ export function sessionMachine(options: SessionOptions) {
 export type SessionMachine = ReturnType<typeof sessionMachine>;
 
 const BUSY_POLICIES: readonly BusyPolicy[] = ['interrupt', 'rollback', 'enqueue', 'reject'];
+
+/** sessionKind's `validate`: a prompt has a string `text` and, if any, a known `onBusy`. */
+export function validateSessionEvent(event: { type: string; [k: string]: unknown }): string | undefined {
+  if (event.type !== 'prompt') return undefined;
+  if (typeof event.text !== 'string') return 'a prompt needs a string `text`';
+  if (event.onBusy !== undefined && !BUSY_POLICIES.includes(event.onBusy as BusyPolicy)) {
+    return `a prompt's \`onBusy\` must be one of ${BUSY_POLICIES.join(', ')}`;
+  }
+  return undefined;
+}
 const DISCONNECT_POLICIES: readonly DisconnectPolicy[] = ['cancel', 'detach'];
 
 /** Why a stream was cut off, as the error its `ask` rejects with. */
@@ -437,6 +451,7 @@ export function sessionKind(options: SessionOptions, policies: Omit<KindConfig<S
   const control = [...new Set(['cancel', 'disconnect', ...(policies.mailbox?.control ?? [])])];
   return {
     view: sessionView,
+    validate: validateSessionEvent,
     ...policies,
     cancelEvent: 'cancel',
     machine: sessionMachine(options),

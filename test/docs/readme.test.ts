@@ -7,6 +7,10 @@
  * `node --import tsx`; it must exit 0 on its own. A block that cannot run here opts out
  * with a first line `// readme-test: no-run <why>` (type-checked, not run; e.g. it needs a
  * running server) or `// readme-test: skip <why>` (neither), and the reason is required.
+ *
+ * Blocks that talk to `interlock serve` at http://127.0.0.1:8080 run against a real one:
+ * the test starts the server as the README's first command does (in-memory runtime,
+ * simulated model), on port 0, and points the block at it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServeArgs, serve, type Served } from '../../src/cli/serve.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const README = join(root, 'README.md');
@@ -74,18 +79,24 @@ function run(file: string, cwd: string): Promise<{ code: number | null; stdout: 
 const blocks = tsBlocks(readFileSync(README, 'utf8'));
 const label = (b: Block) => `README.md:${b.line} (${b.heading})`;
 let dir: string;
+let server: Served | undefined;
+/** The README's server address, pointed at the one this test started. */
+const atServer = (code: string) => (server ? code.split('http://127.0.0.1:8080').join(server.url) : code);
 const fileOf = (b: Block) => join(dir, `readme-${b.line}.mts`);
 const errorsOf = new Map<Block, string[]>();
 const runs = new Map<Block, ReturnType<typeof run>>();
 /** Each block runs once; the tests that look at its output share the run. */
 const runOnce = (b: Block) => runs.get(b) ?? (runs.set(b, run(fileOf(b), dir)), runs.get(b)!);
 
-beforeAll(() => {
+beforeAll(async () => {
+  if (blocks.some((b) => b.code.includes('http://127.0.0.1:8080'))) {
+    server = await serve(parseServeArgs(['--port', '0', '--log-level', 'silent'], {}), () => {});
+  }
   dir = mkdtempSync(join(tmpdir(), 'interlock-readme-'));
   // So the blocks resolve xstate, rxjs and tsx like the repo does.
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction');
   const checked = blocks.filter((b) => b.mode !== 'skip');
-  for (const b of checked) writeFileSync(fileOf(b), mapImports(b.code, dir));
+  for (const b of checked) writeFileSync(fileOf(b), mapImports(atServer(b.code), dir));
 
   const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
   const options: ts.CompilerOptions = { ...config.options, noEmit: true, allowImportingTsExtensions: true, declaration: false, rootDir: undefined, outDir: undefined };
@@ -103,8 +114,9 @@ beforeAll(() => {
   }
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
+  await server?.shutdown();
 });
 
 describe('README.md code blocks', () => {

@@ -1,0 +1,72 @@
+/** Section 5 of docs/BENCHMARKS.md: the gateway (issue 9). */
+import { fmt, int, type Row } from './harness.js';
+import { LEVELS, TOKEN_MS, TOKENS, TRIALS } from './gateway.js';
+
+export interface GatewayVerdict {
+  target: string;
+  measured: string;
+  ok: boolean | undefined;
+}
+
+const CLOSE_P99_MS = 10;
+const START_P99_MS = 25;
+const MIN_THROUGHPUT = 0.7;
+const ADDED_P99_MS = 10;
+
+const find = (rows: Row[], id: string, metric: string) => rows.find((r) => r.id === id && r.metric === metric && !r.error && r.n > 0);
+const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${x >= 10 ? x.toFixed(1) : x.toFixed(2)} ms`);
+
+export function renderGateway(rows: Row[], table: (rows: Row[]) => string): { lines: string[]; verdicts: GatewayVerdict[] } {
+  const verdicts: GatewayVerdict[] = [];
+  if (rows.length === 0) return { lines: [], verdicts };
+  const sup = 'gateway supersede through HTTP';
+  const closeP99 = find(rows, sup, 'closeP99')?.median;
+  const startP99 = find(rows, sup, 'startP99')?.median;
+  verdicts.push({
+    target: `supersede through HTTP: B at gateway → A's upstream socket closed, p99 < ${CLOSE_P99_MS} ms`,
+    measured: `p50 ${ms(find(rows, sup, 'closeP50')?.median)}, p99 ${ms(closeP99)}, max ${ms(find(rows, sup, 'closeMax')?.median)}`,
+    ok: closeP99 === undefined ? undefined : closeP99 < CLOSE_P99_MS,
+  });
+  verdicts.push({
+    target: `supersede through HTTP: B at gateway → B's request at the upstream, p99 < ${START_P99_MS} ms`,
+    measured: `p50 ${ms(find(rows, sup, 'startP50')?.median)}, p99 ${ms(startP99)}, max ${ms(find(rows, sup, 'startMax')?.median)}`,
+    ok: startP99 === undefined ? undefined : startP99 < START_P99_MS,
+  });
+  const disconnectP99 = find(rows, sup, 'disconnectP99')?.median;
+  verdicts.push({
+    target: 'client hang-up reaches the session (its stream ends) within 100 ms',
+    measured: `p50 ${ms(find(rows, sup, 'disconnectP50')?.median)}, p99 ${ms(disconnectP99)}`,
+    ok: disconnectP99 === undefined ? undefined : disconnectP99 < 100,
+  });
+  const streamLines: string[] = [];
+  for (const n of LEVELS) {
+    const g = find(rows, `gateway stream ${n}/gateway`, 'cps');
+    const r = find(rows, `gateway stream ${n}/raw fastify sse`, 'cps');
+    const gp = find(rows, `gateway stream ${n}/gateway`, 'p99');
+    const rp = find(rows, `gateway stream ${n}/raw fastify sse`, 'p99');
+    if (!g || !r) continue;
+    const share = g.median / r.median;
+    const added = gp && rp ? gp.median - rp.median : undefined;
+    streamLines.push(
+      `- ${int(n)} streams: gateway ${fmt(g.median)} chunks/s vs raw ${fmt(r.median)} (${(share * 100).toFixed(0)}%); p99 emit → client ${ms(gp?.median)} vs ${ms(rp?.median)} (added ${ms(added)}).`,
+    );
+    if (n === 1000 || n === Math.max(...LEVELS)) {
+      verdicts.push({ target: `streaming, ${int(n)} streams: gateway throughput ≥ ${MIN_THROUGHPUT * 100}% of the raw Fastify SSE endpoint`, measured: `${(share * 100).toFixed(0)}%`, ok: share >= MIN_THROUGHPUT });
+    }
+    if (n === 1000) verdicts.push({ target: `streaming, 1,000 streams: p99 added latency < ${ADDED_P99_MS} ms`, measured: ms(added), ok: added === undefined ? undefined : added < ADDED_P99_MS });
+  }
+  const lines = [
+    '## 5. gateway (HTTP)',
+    '',
+    `Measured from \`src/\` through tsx (the gateway is its own entry, \`interlock/gateway\`), everything in one process on one clock (\`performance.now()\`): clients (undici fetch), the gateway (Fastify 5, logger off, metrics off), and a node:http upstream on 127.0.0.1.`,
+    '',
+    `- **Supersede** (${int(TRIALS)} trials, one session each): prompt A streams from the upstream (a token every 5 ms); once A's request is at the upstream, prompt B for the same session is sent. t0 = B at the gateway's onRequest hook; then A's response closing on the upstream server and B's request arriving there. **Disconnect** (≤ 100 trials): a client aborts after its first content chunk; t0 = the gateway's side of the connection closing, until the session's \`stream.end\` on the bus.`,
+    `- **Streaming**: N concurrent streams of ${TOKENS} tokens ${TOKEN_MS} ms apart from an in-process provider that stamps each token with its emit time, through the gateway (session actor per stream) and through a raw Fastify SSE route that writes the same provider's chunks in the same frame format, in the same run. Chunks/s = chunks received by all clients / wall time (demand-bound at low N: one stream can at most deliver ${1000 / TOKEN_MS} chunks/s); latency = client receipt − emit, per chunk.`,
+    '',
+    table(rows),
+    '',
+    ...streamLines,
+    '',
+  ];
+  return { lines, verdicts };
+}

@@ -1,0 +1,313 @@
+/**
+ * `POST /v1/chat/completions`, OpenAI-compatible, on the session actor's per-request
+ * stream (`runtime.stream(address, prompt)`): `stream.started`, `chunk`s, `stream.fenced`,
+ * `stream.end`, then completion, or an error. The route never reads the ask's resolved
+ * value, so it does not care what the session replies with.
+ *
+ * One {@link ChatExchange} per request. Before the stream starts, an error is an ordinary
+ * HTTP error (status + OpenAI JSON). Once it starts, a streaming request is an SSE
+ * response (`data: {chat.completion.chunk}` … `data: [DONE]`), and a later error is an
+ * SSE `data: {"error": …}` event. While the prompt waits (queued behind another, or the
+ * previous stream is being cancelled) the response sends `: keep-alive` comments.
+ *
+ * A client that goes away unsubscribes: the runtime removes a queued prompt, or sends the
+ * session's cancel event *for this request* (control lane), which aborts the provider's
+ * HTTP call. (The untargeted `disconnect` event is not used: by the time it is delivered
+ * it could hit another client's stream.)
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Subscription } from 'rxjs';
+import type { SessionEmitted } from '../../machines/session.js';
+import { InterlockError } from '../errors.js';
+import type { Runtime } from '../runtime/Runtime.js';
+import { GatewayError, toWire, type WireError } from './httpErrors.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** Diagnostics: one message per chunk written to a client (`{ trace, session, text }`), for tests and tracing. */
+export const chunkChannel = channel('interlock.gateway.chunk');
+
+export interface ChatBody {
+  model: string;
+  messages: { role: string; content: string | { type: string; text?: string }[] | null }[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+}
+
+export interface ChatConfig {
+  runtime: Runtime;
+  sessionKind: string;
+  keepAliveMs: number;
+  maxBufferedBytes: number;
+  metrics: GatewayMetrics | undefined;
+  /** Called when an anonymous (per-request) session is done with. */
+  forgetAnonymous: (address: string) => void;
+}
+
+/** The prompt text: the last user message. The session keeps the conversation itself. */
+export function promptOf(body: ChatBody): string {
+  for (let i = body.messages.length - 1; i >= 0; i--) {
+    const m = body.messages[i]!;
+    if (m.role !== 'user') continue;
+    if (typeof m.content === 'string') return m.content;
+    if (Array.isArray(m.content)) return m.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
+    return '';
+  }
+  return '';
+}
+
+const words = (s: string): number => (s.match(/\S+/g) ?? []).length;
+
+type Phase = 'waiting' | 'streaming' | 'done';
+
+export function handleChat(config: ChatConfig, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const body = request.body as ChatBody;
+  const headerKey = request.headers['x-session-id'];
+  const anonymous = typeof headerKey !== 'string';
+  const key = anonymous ? `anon-${request.id}` : headerKey;
+  const address = `${config.sessionKind}/${key}`;
+  const onBusy = request.headers['x-interlock-on-busy'];
+  const text = promptOf(body);
+  const event = { type: 'prompt', text, ...(typeof onBusy === 'string' ? { onBusy } : {}) };
+  config.runtime.checkPublic(address, event);
+  return new ChatExchange(config, request, reply, address, event, body, anonymous).run();
+}
+
+class ChatExchange {
+  private phase: Phase = 'waiting';
+  private sub: Subscription | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private headersSent = false;
+  private chunks = 0;
+  private text = '';
+  private usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
+  private endReason: string | undefined;
+  private fenced = false;
+  private readonly id: string;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly stream: boolean;
+  private readonly session: string;
+  private readonly trace: string;
+  /** Everything of a content chunk before the JSON-encoded text. */
+  private readonly prefix: string;
+  private settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+  constructor(
+    private readonly config: ChatConfig,
+    private readonly request: FastifyRequest,
+    private readonly reply: FastifyReply,
+    private readonly address: string,
+    private readonly event: { type: string; text: string },
+    private readonly body: ChatBody,
+    private readonly anonymous: boolean,
+  ) {
+    this.id = `chatcmpl-${request.id}`;
+    this.stream = body.stream === true;
+    this.session = address.slice(address.indexOf('/') + 1);
+    this.trace = String(request.id);
+    this.prefix = `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(body.model)},"choices":[{"index":0,"delta":{"content":`;
+  }
+
+  run(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+      this.reply.raw.on('close', this.onClose);
+      if (this.stream && this.config.keepAliveMs > 0) {
+        this.keepAlive = setInterval(() => this.sendKeepAlive(), this.config.keepAliveMs);
+        this.keepAlive.unref();
+      }
+      this.config.metrics?.chatStarted();
+      this.sub = this.config.runtime.stream<SessionEmitted>(this.address, this.event as never).subscribe({
+        next: (e) => this.onEvent(e),
+        complete: () => this.onComplete(),
+        error: (err: unknown) => this.onError(err),
+      });
+    });
+  }
+
+  private log(msg: string, extra: Record<string, unknown> = {}): void {
+    this.request.log.info({ trace: this.trace, session: this.session, ...extra }, msg);
+  }
+
+  private onEvent(e: SessionEmitted): void {
+    if (this.phase === 'done') return;
+    switch (e.type) {
+      case 'stream.started':
+        this.phase = 'streaming';
+        this.log('stream_start', { gen: e.gen });
+        if (this.stream) this.write(this.frame({ role: 'assistant', content: '' }, null));
+        return;
+      case 'chunk':
+        this.chunks++;
+        this.text += e.text;
+        if (this.stream) {
+          this.write(`${this.prefix}${JSON.stringify(e.text)}},"finish_reason":null}]}\n\n`);
+          if (chunkChannel.hasSubscribers) chunkChannel.publish({ trace: this.trace, session: this.session, text: e.text });
+        }
+        return;
+      case 'stream.fenced':
+        this.fenced = true;
+        this.log('stream_fenced', { gen: e.gen });
+        return;
+      case 'stream.end': {
+        this.endReason = e.reason;
+        const usage = (e as { usage?: { promptTokens: number; completionTokens: number } }).usage;
+        this.usage = usage
+          ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
+          : { prompt_tokens: words(this.event.text), completion_tokens: this.chunks, total_tokens: words(this.event.text) + this.chunks };
+        if (e.reason !== 'done' && e.reason !== 'error') {
+          if (e.reason !== 'fenced') this.log('stream_cancelled', { reason: cancelReason(e.reason) });
+          if (e.reason === 'interrupted') {
+            this.log('prev_stream_finished_cleanly');
+          }
+        }
+        this.log('stream_end', { reason: e.reason, chunks: this.chunks });
+        return;
+      }
+      case 'prompt.dropped':
+        this.log('prompt_dropped', { reason: e.reason });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onComplete(): void {
+    if (this.phase === 'done') return;
+    const reason = this.endReason ?? 'done';
+    if (reason !== 'done') {
+      // Ended by another request (interrupt), a cancel or a fence: this request did not get its answer.
+      const code = reason === 'interrupted' ? 'INTERLOCK_SUPERSEDED' : 'INTERLOCK_CANCELLED';
+      const message =
+        reason === 'interrupted'
+          ? `The stream of session '${this.session}' was interrupted by a newer prompt (policy 'interrupt').`
+          : `The stream of session '${this.session}' ended early (${reason}).`;
+      return this.onError(new InterlockError(code, message, { address: this.address }));
+    }
+    if (!this.stream) {
+      this.finish();
+      this.config.metrics?.chatEnded(200);
+      this.settle.resolve({
+        id: this.id,
+        object: 'chat.completion',
+        created: this.created,
+        model: this.body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: this.text }, finish_reason: 'stop', logprobs: null }],
+        usage: this.usage,
+      });
+      return;
+    }
+    this.write(this.frame({}, 'stop'));
+    if (this.body.stream_options?.include_usage) {
+      this.write(`data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.body.model, choices: [], usage: this.usage })}\n\n`);
+    }
+    this.write('data: [DONE]\n\n');
+    this.endSse(200);
+  }
+
+  private onError(err: unknown): void {
+    if (this.phase === 'done') return;
+    const wire = toWire(err);
+    // Before the SSE headers, the route's error handler answers (and logs) it.
+    if (!this.headersSent) {
+      this.finish();
+      this.config.metrics?.chatEnded(wire.status);
+      this.settle.reject(err);
+      return;
+    }
+    logFailure(this.request, err, wire, { trace: this.trace, session: this.session });
+    this.write(`data: ${JSON.stringify(wire.body)}\n\n`);
+    this.write('data: [DONE]\n\n');
+    this.endSse(wire.status);
+  }
+
+  /** The client went away (or the response ended: then nothing to do). */
+  private readonly onClose = (): void => {
+    if (this.phase === 'done') return;
+    const started = this.phase === 'streaming';
+    this.finish();
+    this.sub?.unsubscribe();
+    if (started) this.log('stream_cancelled', { reason: 'client_disconnect' });
+    this.log('stream_end', { reason: 'client_disconnect', chunks: this.chunks });
+    this.config.metrics?.chatEnded(499);
+    // Nothing can be written any more; tell Fastify not to try.
+    if (!this.headersSent) this.reply.hijack();
+    this.settle.resolve(undefined);
+  };
+
+  private finish(): void {
+    this.phase = 'done';
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.reply.raw.off('close', this.onClose);
+    if (this.anonymous) this.config.forgetAnonymous(this.address);
+  }
+
+  private endSse(status: number): void {
+    this.finish();
+    this.config.metrics?.chatEnded(status);
+    this.reply.raw.end();
+    this.request.log.info({ res: { statusCode: this.reply.raw.statusCode }, responseTime: this.reply.elapsedTime }, 'request completed');
+    this.settle.resolve(undefined);
+  }
+
+  private sendKeepAlive(): void {
+    if (this.phase !== 'done') this.write(': keep-alive\n\n');
+  }
+
+  private openSse(): void {
+    this.headersSent = true;
+    this.reply.hijack();
+    const raw = this.reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': this.trace,
+    });
+  }
+
+  private write(data: string): void {
+    if (!this.headersSent) this.openSse();
+    const raw = this.reply.raw;
+    if (raw.destroyed) return;
+    raw.write(data);
+    // A client that stopped reading must not make the server buffer without bound.
+    if (raw.writableLength > this.config.maxBufferedBytes) {
+      this.request.log.warn({ trace: this.trace, session: this.session, buffered: raw.writableLength }, 'slow_client_dropped');
+      raw.destroy();
+    }
+  }
+
+  private frame(delta: Record<string, string>, finish: string | null): string {
+    return `data: ${JSON.stringify({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.body.model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })}\n\n`;
+  }
+}
+
+function cancelReason(reason: string): string {
+  switch (reason) {
+    case 'interrupted':
+      return 'new_stream';
+    case 'disconnected':
+      return 'client_disconnect';
+    case 'closed':
+      return 'session_closed';
+    default:
+      return reason;
+  }
+}
+
+/** The full error to the log (never to the client): 5xx as errors, 4xx as info. */
+export function logFailure(request: FastifyRequest, err: unknown, wire: WireError, extra: Record<string, unknown> = {}): void {
+  const fields = { ...extra, code: wire.body.error.code, status: wire.status, err };
+  if (wire.status >= 500) request.log.error(fields, 'request_failed');
+  else request.log.info(fields, 'request_refused');
+}
+
+export { GatewayError };

@@ -1,0 +1,182 @@
+/**
+ * `createGateway(runtime, options)`: the HTTP face of a runtime as a Fastify plugin, so a
+ * team mounts it in its own app (`app.register(createGateway(runtime, options))`);
+ * {@link createGatewayServer} wraps it in a standalone Fastify instance for `interlock serve`.
+ *
+ * Routes: OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models` (when the
+ * runtime has the session kind), any actor over `/v1/actors/…`, `GET /health`,
+ * `GET /metrics`. Everything but a bare `GET /health` needs the bearer token when one is
+ * set. Every error is OpenAI-shaped (see httpErrors.ts); the full error goes to the log.
+ */
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { SnapshotStore } from '../store/SnapshotStore.js';
+import type { Runtime } from '../runtime/Runtime.js';
+import { actorRoutes } from './actors.js';
+import { bearerCheck } from './auth.js';
+import { handleChat, logFailure } from './chat.js';
+import { createHealth } from './health.js';
+import { GatewayError, toWire, type WireCode } from './httpErrors.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { chatSchema, healthSchema } from './schemas.js';
+
+export interface GatewayOptions {
+  /** Bearer token every route but a bare `GET /health` requires. Default: none (open). */
+  token?: string;
+  /** Model ids `GET /v1/models` lists and chat requests may name. Default `['interlock']`. */
+  models?: readonly string[];
+  /** The kind chat completions go to. Default `'session'`. */
+  sessionKind?: string;
+  /** `: keep-alive` comment interval while a streamed prompt waits or runs. Default 15,000 ms; 0 turns it off. */
+  keepAliveMs?: number;
+  /** Largest request body, bytes; more answers 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Deadline of an actor ask that gives none, and the most one may ask for. Default 30,000 ms. */
+  askTimeoutMs?: number;
+  /** Bytes a slow SSE client may leave unread before it is disconnected. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Serve `GET /metrics` (prom-client). Default true. */
+  metrics?: boolean;
+  /** Include Node's default process metrics. Default true. */
+  defaultMetrics?: boolean;
+  /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
+  store?: SnapshotStore;
+}
+
+export interface GatewayPlugin extends FastifyPluginAsync {
+  /** Refuse new work from now on (503 INTERLOCK_SHUTTING_DOWN); `/health` reports draining. */
+  drain(): void;
+  readonly draining: boolean;
+  /** The gateway's metrics (its prom-client registry), once registered. */
+  readonly metrics: GatewayMetrics | undefined;
+}
+
+export function createGateway(runtime: Runtime, options: GatewayOptions = {}): GatewayPlugin {
+  const sessionKind = options.sessionKind ?? 'session';
+  const models = [...(options.models ?? ['interlock'])];
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const checkAuth = bearerCheck(options.token);
+  let draining = false;
+  let metrics: GatewayMetrics | undefined;
+
+  const forgetAnonymous = (address: string): void => {
+    // After the response: the session is idle (or still closing a cancelled stream).
+    setImmediate(() => {
+      if (runtime.passivate(address)) {
+        void options.store?.delete(address);
+        return;
+      }
+      try {
+        runtime.tell(address, { type: 'close' } as never);
+      } catch {
+        // Shutting down, or already gone: nothing left to close.
+      }
+    });
+  };
+
+  const plugin = async function interlockGateway(app: FastifyInstance): Promise<void> {
+    const health = createHealth(runtime);
+    if (options.metrics !== false) metrics = createMetrics(runtime, { defaultMetrics: options.defaultMetrics ?? true });
+    app.addHook('onClose', async () => {
+      health.close();
+      metrics?.close();
+    });
+
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+      // Route config, not the URL: the plugin may be mounted under a prefix.
+      const isHealth = (request.routeOptions.config as { health?: boolean } | undefined)?.health === true;
+      if (!(isHealth && !request.url.includes('?'))) checkAuth(request.headers.authorization);
+      if (draining && !isHealth) {
+        throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
+      }
+    });
+    app.setErrorHandler((err: FastifyError, request, reply) => sendError(err, request, reply));
+    app.setNotFoundHandler(async (request) => {
+      checkAuth(request.headers.authorization);
+      throw new GatewayError('INTERLOCK_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. See docs/http.md for the routes.`);
+    });
+
+    const hasSessions = runtime.kinds().some((k) => k.name === sessionKind);
+    if (hasSessions) {
+      app.get('/v1/models', async () => ({
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'interlock' })),
+      }));
+      const chat = {
+        runtime,
+        sessionKind,
+        keepAliveMs: options.keepAliveMs ?? 15_000,
+        maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
+        metrics,
+        forgetAnonymous,
+      };
+      app.post('/v1/chat/completions', { schema: chatSchema, bodyLimit }, async (request, reply) => {
+        const model = (request.body as { model: string }).model;
+        if (!models.includes(model)) {
+          throw new GatewayError('INTERLOCK_UNKNOWN_MODEL', `Model '${model.slice(0, 256)}' is not served here. Models: ${models.join(', ')}.`, 'model');
+        }
+        return handleChat(chat, request, reply);
+      });
+    }
+
+    await app.register(
+      async (actors) => {
+        actorRoutes(actors, { runtime, askTimeoutMs: options.askTimeoutMs ?? 30_000 });
+      },
+      { bodyLimit } as never,
+    );
+
+    app.get<{ Querystring: { address?: string; addresses?: string } }>('/health', { schema: healthSchema, config: { health: true } }, async (request, reply) => {
+      const q = request.query;
+      const { status, body } = health.report({ ...(q.address === undefined ? {} : { address: q.address }), addresses: q.addresses === 'true' }, draining);
+      return reply.code(status).send(body);
+    });
+
+    if (metrics) {
+      const registry = metrics.registry;
+      app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    }
+  } as unknown as GatewayPlugin;
+
+  Object.defineProperties(plugin, {
+    drain: { value: () => void (draining = true) },
+    draining: { get: () => draining },
+    metrics: { get: () => metrics },
+  });
+  return plugin;
+}
+
+/** Maps Fastify's own errors (validation, body limits, parsing) to gateway codes. */
+function fromFastify(err: FastifyError): unknown {
+  if (err instanceof GatewayError || (err as { name?: string }).name === 'InterlockError') return err;
+  if (err.validation) {
+    const context = err.validationContext;
+    const first = err.validation[0];
+    const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
+    const onKey = context === 'params' || (context === 'headers' && /x-session-id/.test(`${path} ${err.message}`));
+    const code: WireCode = onKey ? 'INTERLOCK_INVALID_ADDRESS' : 'INTERLOCK_INVALID_REQUEST';
+    const param = context === 'body' ? path || null : context === 'headers' ? (onKey ? 'x-session-id' : path || null) : path || null;
+    return new GatewayError(code, `Invalid request: ${err.message}.`, param);
+  }
+  const status = err.statusCode ?? 500;
+  if (status === 413) return new GatewayError('INTERLOCK_BODY_TOO_LARGE', 'Request body is too large for this server (see its bodyLimit).');
+  if (status === 415) return new GatewayError('INTERLOCK_UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+  if (status >= 400 && status < 500) return new GatewayError('INTERLOCK_INVALID_REQUEST', `Invalid request: ${err.code === undefined ? 'malformed' : describeFastify(err)}.`);
+  return err;
+}
+
+function describeFastify(err: FastifyError): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is not valid JSON';
+    default:
+      return 'the request is malformed';
+  }
+}
+
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const wire = toWire(fromFastify(err as FastifyError));
+  logFailure(request, err, wire);
+  return reply.code(wire.status).headers(wire.headers).type('application/json; charset=utf-8').send(wire.body);
+}

@@ -1,0 +1,43 @@
+/**
+ * A standalone Fastify server with the gateway mounted: what `interlock serve` runs.
+ * Server-level settings the plugin cannot set for itself live here: request ids, pino,
+ * OpenAI-shaped answers to malformed URLs, and no Fastify-shaped 503 while closing (the
+ * gateway answers those itself).
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Runtime } from '../runtime/Runtime.js';
+import { createGateway, type GatewayOptions, type GatewayPlugin } from './createGateway.js';
+import { toWire, GatewayError } from './httpErrors.js';
+
+export interface GatewayServerOptions extends GatewayOptions {
+  /** A pino logger (fastify's own); default: pino at `info` to stdout. Pass `false` for none. */
+  logger?: Logger | false;
+}
+
+export interface GatewayServer {
+  readonly app: FastifyInstance;
+  readonly gateway: GatewayPlugin;
+}
+
+export async function createGatewayServer(runtime: Runtime, options: GatewayServerOptions = {}): Promise<GatewayServer> {
+  const { logger, ...gatewayOptions } = options;
+  const app = Fastify({
+    ...(logger === undefined ? { logger: { level: 'info' } } : logger === false ? { logger: false } : { loggerInstance: logger }),
+    genReqId: () => randomUUID(),
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: 200 },
+    // Bodies are validated as sent: `"stream": "true"` or `[true]` is a 400, not a coerced true.
+    ajv: { customOptions: { coerceTypes: false } },
+    bodyLimit: gatewayOptions.bodyLimit ?? 1_048_576,
+    frameworkErrors: (err, _request, res) => {
+      const reply = res as unknown as { code(n: number): { type(t: string): { send(b: unknown): void } } };
+      const wire = toWire(new GatewayError('INTERLOCK_INVALID_REQUEST', `Invalid request: ${err.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : 'malformed request'}.`));
+      reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
+    },
+  }) as unknown as FastifyInstance;
+  const gateway = createGateway(runtime, gatewayOptions);
+  await app.register(gateway);
+  return { app, gateway };
+}

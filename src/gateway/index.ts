@@ -1,0 +1,6 @@
+export { createGateway, type GatewayOptions, type GatewayPlugin } from './createGateway.js';
+export { createGatewayServer, type GatewayServer, type GatewayServerOptions } from './createGatewayServer.js';
+export { gatewaySessionKind, type GatewaySessionOptions } from './sessionKind.js';
+export { GatewayCodes, STATUS, toWire, GatewayError, type GatewayCode, type WireCode, type WireError } from './httpErrors.js';
+export { isLoopback } from './auth.js';
+export { chunkChannel } from './chat.js';
