@@ -5,6 +5,7 @@ import { KEYS, PER_KEY } from './ask.js';
 import { BACKLOG_SIZES, PER_REP } from './backlog.js';
 import { HEAP_ACTORS } from './heap.js';
 import { TSX_SUFFIX } from './tell.js';
+import { streamSection } from './streaming-report.js';
 
 export interface RunInfo {
   command: string;
@@ -47,11 +48,11 @@ export function num(x: number, unit: string): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-function find(rows: Row[], id: string, metric?: string): Row | undefined {
+export function find(rows: Row[], id: string, metric?: string): Row | undefined {
   return rows.find((r) => r.id === id && (metric === undefined || r.metric === metric));
 }
 
-function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.label ? ` — ${r.label}` : '')): string {
+export function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.label ? ` — ${r.label}` : '')): string {
   const out = ['| case | size | unit | median | min | max | n |', '|---|---|---|---:|---:|---:|---:|'];
   for (const r of rows) {
     const failed = r.error ? ` **FAILED: ${r.error}**` : '';
@@ -61,24 +62,24 @@ function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.label ? 
 }
 
 /** Ratio of medians, plus the range of per-repetition ratios (repetitions are interleaved, so pairs are neighbours in time). */
-interface Ratio {
+export interface Ratio {
   value: number;
   lo: number;
   hi: number;
   ok: boolean;
 }
 
-function ratio(a: Row | undefined, b: Row | undefined, f: (x: number, y: number) => number): Ratio | undefined {
+export function ratio(a: Row | undefined, b: Row | undefined, f: (x: number, y: number) => number): Ratio | undefined {
   if (!a || !b || a.error || b.error || !a.n || !b.n) return undefined;
   const value = f(a.median, b.median);
   const pairs = a.samples.length === b.samples.length ? a.samples.map((x, i) => f(x, b.samples[i]!)) : [value];
   return { value, lo: Math.min(...pairs), hi: Math.max(...pairs), ok: true };
 }
 
-const x2 = (r: Ratio | undefined) => (r ? `${r.value.toFixed(2)}× (per-rep ${r.lo.toFixed(2)}–${r.hi.toFixed(2)}×)` : 'n/a (a case failed)');
-const verdict = (ok: boolean | undefined) => (ok === undefined ? '**not measured**' : ok ? '**met**' : '**missed**');
+export const x2 = (r: Ratio | undefined) => (r ? `${r.value.toFixed(2)}× (per-rep ${r.lo.toFixed(2)}–${r.hi.toFixed(2)}×)` : 'n/a (a case failed)');
+export const verdict = (ok: boolean | undefined) => (ok === undefined ? '**not measured**' : ok ? '**met**' : '**missed**');
 
-interface Verdict {
+export interface Verdict {
   target: string;
   measured: string;
   ok: boolean | undefined;
@@ -162,6 +163,10 @@ export function render(run: RunInfo): string {
       : 'n/a (a case failed)',
     ok: overhead ? overhead.value <= HEAP_MAX_OVERHEAD : undefined,
   });
+
+  // ---- 5. stream (issue 8) ----
+  const stream = streamSection(run.suites.find((s) => s.suite === 'stream'));
+  verdicts.push(...stream.verdicts);
 
   // ---- document ----
   const totalMin = (run.wallMs / 60_000).toFixed(1);
@@ -281,6 +286,7 @@ export function render(run: RunInfo): string {
     `- Activation time Interlock / raw XState: ${x2(ratio(find(rows, `${hId}/interlock`, 'activate'), find(rows, `${hId}/xstate root actors`, 'activate'), (a, b) => a / b))}.`,
     '',
   );
+  p(...stream.lines);
   const tsxRows = rows.filter((r) => r.id.endsWith(TSX_SUFFIX));
   p('## Notes', '');
   if (run.tellRepeat) {

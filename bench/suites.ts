@@ -6,6 +6,7 @@ import { askGroups, checkSerialized, IMPLS } from './ask.js';
 import { backlogGroups } from './backlog.js';
 import type { Case } from './harness.js';
 import { heapGroups } from './heap.js';
+import { streamGroups, streamPrepare } from './streaming.js';
 import { tellGroups } from './tell.js';
 
 export interface Suite {
@@ -32,4 +33,5 @@ export const SUITES: Record<string, Suite> = {
   },
   backlog: { groups: backlogGroups },
   heap: { groups: heapGroups },
+  stream: { prepare: streamPrepare, groups: streamGroups },
 };
