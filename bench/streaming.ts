@@ -527,10 +527,10 @@ function oaiGroups(): Case[][] {
       }),
       oaiCase(SIDE.oaiProvider, async (api, url, tr) => {
         const p = provider(api, url);
-        const ac = new AbortController();
         await Promise.all(
           Array.from({ length: OAI_STREAMS }, async (_, i) => {
-            for await (const chunk of p.stream({ messages: [{ role: 'user', content: 'hello' }] }, ac.signal)) {
+            // One signal per stream, as the runtime gives each task its own.
+            for await (const chunk of p.stream({ messages: [{ role: 'user', content: 'hello' }] }, new AbortController().signal)) {
               if (chunk.type === 'delta') tr.token(i, chunk.text);
             }
             tr.completed++;
@@ -697,4 +697,11 @@ export function streamGroups(): Case[][] {
 export async function streamPrepare(): Promise<string[]> {
   const api = await streamApi();
   return [`Interlock measured: ${api.from}`];
+}
+
+/** For `bench/streaming-profile.ts`: one window of `n` Interlock sessions streaming from simulated(). */
+export async function interlockSimulatedWindow(n: number, windowMs: number): Promise<WindowResult> {
+  const api = await streamApi();
+  const text = replyText(replyTokens(windowMs));
+  return measureWindow(interlockLaunch(api, () => api.simulated({ tokensPerSecond: RATE, text })), n, windowMs, tokenize(text));
 }
