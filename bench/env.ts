@@ -20,7 +20,7 @@ export interface Env {
   srcDirty: string[];
 }
 
-const PACKAGES = ['xstate', 'rxjs', 'p-queue', 'async-mutex', 'tsx', 'esbuild', 'typescript'];
+const PACKAGES = ['xstate', 'rxjs', 'eventsource-parser', 'p-queue', 'async-mutex', 'tsx', 'esbuild', 'typescript'];
 
 function cpuinfo(field: string): string {
   try {

@@ -6,6 +6,7 @@ import { BACKLOG_SIZES, PER_REP } from './backlog.js';
 import { HEAP_ACTORS } from './heap.js';
 import { TSX_SUFFIX } from './tell.js';
 import { renderGateway } from './report-gateway.js';
+import { streamSection } from './streaming-report.js';
 
 export interface RunInfo {
   command: string;
@@ -48,7 +49,7 @@ export function num(x: number, unit: string): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-function find(rows: Row[], id: string, metric?: string): Row | undefined {
+export function find(rows: Row[], id: string, metric?: string): Row | undefined {
   return rows.find((r) => r.id === id && (metric === undefined || r.metric === metric));
 }
 
@@ -62,24 +63,24 @@ export function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.l
 }
 
 /** Ratio of medians, plus the range of per-repetition ratios (repetitions are interleaved, so pairs are neighbours in time). */
-interface Ratio {
+export interface Ratio {
   value: number;
   lo: number;
   hi: number;
   ok: boolean;
 }
 
-function ratio(a: Row | undefined, b: Row | undefined, f: (x: number, y: number) => number): Ratio | undefined {
+export function ratio(a: Row | undefined, b: Row | undefined, f: (x: number, y: number) => number): Ratio | undefined {
   if (!a || !b || a.error || b.error || !a.n || !b.n) return undefined;
   const value = f(a.median, b.median);
   const pairs = a.samples.length === b.samples.length ? a.samples.map((x, i) => f(x, b.samples[i]!)) : [value];
   return { value, lo: Math.min(...pairs), hi: Math.max(...pairs), ok: true };
 }
 
-const x2 = (r: Ratio | undefined) => (r ? `${r.value.toFixed(2)}× (per-rep ${r.lo.toFixed(2)}–${r.hi.toFixed(2)}×)` : 'n/a (a case failed)');
-const verdict = (ok: boolean | undefined) => (ok === undefined ? '**not measured**' : ok ? '**met**' : '**missed**');
+export const x2 = (r: Ratio | undefined) => (r ? `${r.value.toFixed(2)}× (per-rep ${r.lo.toFixed(2)}–${r.hi.toFixed(2)}×)` : 'n/a (a case failed)');
+export const verdict = (ok: boolean | undefined) => (ok === undefined ? '**not measured**' : ok ? '**met**' : '**missed**');
 
-interface Verdict {
+export interface Verdict {
   target: string;
   measured: string;
   ok: boolean | undefined;
@@ -167,6 +168,9 @@ export function render(run: RunInfo): string {
   // ---- 5. gateway ----
   const gatewaySection = renderGateway(run.suites.find((s) => s.suite === 'gateway')?.rows ?? [], table);
   verdicts.push(...gatewaySection.verdicts);
+  // ---- 5. stream (issue 8) ----
+  const stream = streamSection(run.suites.find((s) => s.suite === 'stream'));
+  verdicts.push(...stream.verdicts);
 
   // ---- document ----
   const totalMin = (run.wallMs / 60_000).toFixed(1);
@@ -196,7 +200,7 @@ export function render(run: RunInfo): string {
     `- Every case gets ${WARMUPS} unmeasured warm-up repetition, then ${REPS} measured ones (unless the n column says otherwise). Within a table group the repetitions are **interleaved** (A1 B1 A2 B2 …), so a slow phase of this noisy VM hits every case alike; the ratios also show the range of per-repetition ratios of those neighbouring pairs. \`gc()\` runs before every repetition, outside the timing.`,
     '- Every repetition checks its own result and throws if it is wrong, so a broken variant cannot post a number: tell counts every event in the machine\'s context (and the runtime\'s delivered counter); every ask checks that its reply equals its request\'s value; backlog checks counts and that nothing ran while the actor was busy; heap checks the live actor count and the state of actors after their one event.',
     '- Sizes were chosen so one repetition takes ~0.2–2 s where the workload allows; the closed/open ask workloads are fixed at 1,000 keys × 100 asks, which takes ~3–8 s per repetition for the XState-based implementations.',
-    '- Rerun: `npm run bench` (≈ the time above). One suite by hand: `node --expose-gc --import tsx bench/child.ts tell|ask|backlog|heap` (JSON to stdout); `BENCH_REPS=n` changes the repetition count; `BENCH_TARGET=src` measures `src/` through tsx instead of the bundle; `node --import tsx bench/run.ts --render` rewrites this page from the raw samples of the last run (bench/.results/last-run.json, not committed) without measuring.',
+    '- Rerun: `npm run bench` (≈ the time above). One suite by hand: `node --expose-gc --import tsx bench/child.ts tell|ask|backlog|heap|stream` (JSON to stdout); `BENCH_REPS=n` changes the repetition count; `BENCH_TARGET=src` measures `src/` through tsx instead of the bundle; `node --import tsx bench/run.ts --render` rewrites this page from the raw samples of the last run (bench/.results/last-run.json, not committed) without measuring.',
     '- Treat every number as ±30 %: on this VM medians of separate invocations differed by up to ~1.6× in earlier measurements (shared/research/perf-baselines.md). The tell suite is run twice below to show this run\'s own spread.',
     '',
     '## Summary',
@@ -287,6 +291,7 @@ export function render(run: RunInfo): string {
     '',
   );
   if (gatewaySection.lines.length) p(...gatewaySection.lines);
+  p(...stream.lines);
   const tsxRows = rows.filter((r) => r.id.endsWith(TSX_SUFFIX));
   p('## Notes', '');
   if (run.tellRepeat) {

@@ -7,6 +7,7 @@ import { backlogGroups } from './backlog.js';
 import type { Case } from './harness.js';
 import { gatewayGroups } from './gateway.js';
 import { heapGroups } from './heap.js';
+import { streamGroups, streamPrepare } from './streaming.js';
 import { tellGroups } from './tell.js';
 
 export interface Suite {
@@ -34,4 +35,5 @@ export const SUITES: Record<string, Suite> = {
   backlog: { groups: backlogGroups },
   heap: { groups: heapGroups },
   gateway: { groups: gatewayGroups },
+  stream: { prepare: streamPrepare, groups: streamGroups },
 };
