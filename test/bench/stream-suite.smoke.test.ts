@@ -43,7 +43,7 @@ describe('bench: stream suite (quick mode)', () => {
     process.env.BENCH_TARGET = 'src';
     const { streamSection } = await import('../../bench/streaming-report.js');
     const { verdicts, lines } = streamSection(result);
-    expect(lines.join('\n')).toContain('## 5. streaming at scale');
+    expect(lines.join('\n')).toContain('## 6. streaming at scale');
     expect(lines.join('\n')).not.toContain('FAILED');
     expect(verdicts).toHaveLength(6);
   }, 90_000);
