@@ -53,9 +53,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'interlock-consumer-'));
 const app = join(tmp, 'app');
 
 const packed = step('npm pack', () => JSON.parse(run(npm, ['pack', '--json', '--pack-destination', tmp], root))[0]);
-step('tarball holds dist/ only', () => {
+step('tarball holds dist/ and the bin only', () => {
   const files = packed.files.map((f) => f.path);
-  const stray = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f));
+  const stray = files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', 'bin/interlock.mjs'].includes(f));
   if (stray.length > 0) throw new Error(`unexpected files in the tarball: ${stray.join(', ')}`);
   for (const entry of Object.values(pkg.exports)) {
     for (const f of [entry.import, entry.types]) if (!files.includes(f.replace(/^\.\//, ''))) throw new Error(`tarball lacks ${f}`);
