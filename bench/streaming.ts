@@ -21,7 +21,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
-import { Subject, type Subscription } from 'rxjs';
+import { Subject, type Observable, type Subscription } from 'rxjs';
 import { check, gc, int, msSince, now, type Case, type Metric } from './harness.js';
 import { streamApi, type StreamApi } from './streaming-api.js';
 import type { Provider, ProviderChunk } from '../src/providers/types.js';
@@ -182,6 +182,20 @@ function tickProvider(ticker: Ticker, text: string): Provider {
 
 // ---- the two sides ----
 
+/** Sends session `s<i>` one prompt, as a server would, and counts its chunks on `tr`. */
+function promptSession(rt: { ref(address: string): { stream(e: { type: 'prompt'; text: string }): Observable<{ type: string; text?: string }> } }, i: number, tr: Tracker): Subscription {
+  return rt
+    .ref(`session/s${i}`)
+    .stream({ type: 'prompt', text: 'hello' })
+    .subscribe({
+      next: (e) => {
+        if (e.type === 'chunk') tr.token(i, e.text!);
+      },
+      complete: () => tr.completed++,
+      error: (err) => tr.fail(err),
+    });
+}
+
 /** Interlock: the bundled session machine in a runtime; one `ref.stream(prompt)` per session. */
 function interlockLaunch(api: StreamApi, provider: () => Provider, spread = true): Launch {
   return async (n, tr) => {
@@ -189,16 +203,7 @@ function interlockLaunch(api: StreamApi, provider: () => Provider, spread = true
     const rt = api.createRuntime({ kinds: { session: { machine, cancelEvent: 'cancel', mailbox: { capacity: 16 } } } });
     const subs: Subscription[] = new Array(n);
     const start = (i: number) => {
-      subs[i] = rt
-        .ref(`session/s${i}`)
-        .stream({ type: 'prompt', text: 'hello' })
-        .subscribe({
-          next: (e) => {
-            if (e.type === 'chunk') tr.token(i, (e as { text: string }).text);
-          },
-          complete: () => tr.completed++,
-          error: (err) => tr.fail(err),
-        });
+      subs[i] = promptSession(rt, i, tr);
     };
     if (spread) await startSpread(n, start);
     else for (let i = 0; i < n; i++) start(i);
@@ -511,17 +516,7 @@ function oaiGroups(): Case[][] {
     [
       oaiCase(SIDE.oaiSession, async (api, url, tr) => {
         const rt = api.createRuntime({ kinds: { session: { machine: api.sessionMachine({ provider: provider(api, url) }), cancelEvent: 'cancel' } } });
-        for (let i = 0; i < OAI_STREAMS; i++) {
-          rt.ref(`session/s${i}`)
-            .stream({ type: 'prompt', text: 'hello' })
-            .subscribe({
-              next: (e) => {
-                if (e.type === 'chunk') tr.token(i, (e as { text: string }).text);
-              },
-              complete: () => tr.completed++,
-              error: (err) => tr.fail(err),
-            });
-        }
+        for (let i = 0; i < OAI_STREAMS; i++) promptSession(rt, i, tr);
         await waitFor(() => tr.completed >= OAI_STREAMS || tr.failed !== undefined, 'every session stream completed', 60_000);
         await rt.shutdown();
       }),

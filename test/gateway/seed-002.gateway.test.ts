@@ -196,7 +196,7 @@ describe('seed 002 through the gateway, against a real HTTP model server', { tim
     w.tracing.plan('S:A', { behaviour: 'ignoreAbort', tokens: 60, delayMs: 10 });
     w.tracing.plan('S:B', { tokens: 6, delayMs: 5 });
     const a = new Curl(w.gw.url, 'S:A', 'S');
-    await a.firstChunk; // A is streaming (200 tokens, 10 ms apart) when B arrives
+    await a.firstChunk; // A is streaming (60 tokens, 10 ms apart) when B arrives
     const b = new Curl(w.gw.url, 'S:B', 'S');
     await Promise.all([a.ended, b.ended]);
 
