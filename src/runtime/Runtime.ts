@@ -135,7 +135,8 @@ export class Runtime<K extends Kinds = Kinds> {
         return undefined;
       }
       return () => {
-        if (!env.settled) activation.delivery.abort(env, 'cancelled');
+        // The subscriber left: the request is cancelled, and nobody is there to hear an error.
+        if (!env.settled) activation.delivery.abort(env, 'left');
       };
     });
   }
