@@ -85,7 +85,8 @@ class SimulatedStream implements AsyncIterableIterator<ProviderChunk>, Sleeper {
   ) {
     this.pos = firstTokenStart(text);
     this.end = tokenEnd(text, this.pos);
-    this.limit = request.maxTokens === undefined ? Infinity : Math.max(0, Math.floor(request.maxTokens));
+    // As `tokens.slice(0, maxTokens)` did: a fraction is cut down, NaN or below 0 is none.
+    this.limit = request.maxTokens === undefined ? Infinity : Math.max(0, Math.floor(request.maxTokens)) || 0;
   }
 
   [Symbol.asyncIterator](): this {

@@ -171,6 +171,17 @@ describe('simulated provider', () => {
     expect(log).toEqual(['20:a', '40: b', '40:done(length)']);
   });
 
+  it.each([
+    [0, []],
+    [-3, []],
+    [Number.NaN, []],
+    [2.9, ['20:a', '40: b']],
+  ])('treats maxTokens %s as the whole-reply slice did: %j, then done(length)', async (maxTokens, deltas) => {
+    const clock = new SimulatedClock();
+    const log = await run(clock, simulated({ clock, text: 'a b c d' }).stream({ ...request, maxTokens }, new AbortController().signal));
+    expect(log).toEqual([...deltas, `${deltas.length === 0 ? 0 : 40}:done(length)`]);
+  });
+
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('refuses tokensPerSecond %s with INTERLOCK_INVALID_CONFIG', (rate) => {
     expect(() => simulated({ tokensPerSecond: rate })).toThrow(expect.objectContaining({ code: 'INTERLOCK_INVALID_CONFIG' }));
   });
