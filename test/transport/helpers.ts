@@ -244,3 +244,12 @@ export function refused(url: string, options: { headers?: Record<string, string>
     });
   });
 }
+
+/** Polls `done` every 5 ms until it holds (bounded). */
+export async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!done()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
