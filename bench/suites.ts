@@ -4,6 +4,7 @@
  */
 import { askGroups, checkSerialized, IMPLS } from './ask.js';
 import { backlogGroups } from './backlog.js';
+import { fanoutGroups } from './fanout.js';
 import type { Case } from './harness.js';
 import { gatewayGroups } from './gateway.js';
 import { heapGroups } from './heap.js';
@@ -36,4 +37,5 @@ export const SUITES: Record<string, Suite> = {
   heap: { groups: heapGroups },
   gateway: { groups: gatewayGroups },
   stream: { prepare: streamPrepare, groups: streamGroups },
+  fanout: { groups: fanoutGroups },
 };

@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, type ErrorMessage, type NextMessage, type ResultMessage } from '../../src/transport/protocol.js';
-import { closeAllServers, RawClient, SECRET, startServer } from './helpers.js';
+import type { KindConfig } from '../../src/index.js';
+import { closeAllServers, RawClient, SECRET, startServer, vaultKind } from './helpers.js';
 
 afterEach(closeAllServers);
 
@@ -71,7 +72,8 @@ describe('send and ask', () => {
   });
 
   it('answers every refusal with its code, on its id, and keeps the connection', async () => {
-    const s = await startServer({ askTimeoutMs: 50 });
+    const small = { ...vaultKind(), mailbox: { capacity: 1 }, maxActive: 1 } as KindConfig;
+    const s = await startServer({ askTimeoutMs: 50, kinds: { small } });
     const c = await RawClient.connect(s);
     const to = (address: string, type: string, kind = 'send') => ({ type: kind, id: `${kind}:${address}:${type}`, payload: { address, event: { type } } });
     const cases: [object, string][] = [
@@ -83,6 +85,9 @@ describe('send and ask', () => {
       [to('vault/1', 'never', 'ask'), 'INTERLOCK_DEADLINE_EXCEEDED'],
       [to('vault/1', 'bigint', 'ask'), 'INTERLOCK_INTERNAL'],
       [to('vault/1', 'boom', 'ask'), 'INTERLOCK_ACTOR_CRASHED'],
+      [{ type: 'ask', id: 'full-1', payload: { address: 'small/1', event: { type: 'never' }, timeoutMs: 2_000 } }, 'INTERLOCK_DEADLINE_EXCEEDED'],
+      [{ type: 'send', id: 'full-2', payload: { address: 'small/1', event: { type: 'never' } } }, 'INTERLOCK_MAILBOX_FULL'],
+      [to('small/2', 'inc'), 'INTERLOCK_ACTOR_LIMIT'],
       [{ type: 'subscribe', id: 'p1', payload: { pattern: 'vault/x*y*' } }, 'INTERLOCK_INVALID_ADDRESS'],
       [{ type: 'subscribe', id: 'p2', payload: { pattern: 'nokind/*' } }, 'INTERLOCK_UNKNOWN_KIND'],
       [{ type: 'subscribe', id: 'p3', payload: { address: 'vault/1', pattern: '*' } }, 'INTERLOCK_INVALID_MESSAGE'],
