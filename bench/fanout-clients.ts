@@ -83,7 +83,8 @@ if (mode !== 'raw') {
 }
 count = 0; // the subscriptions' first snapshots and the pongs are not records of the run
 process.send?.({ ready: true, count });
-process.on('message', (m: { target?: number }) => {
+process.on('message', (m: { target?: number; report?: boolean }) => {
+  if (m.report) process.send?.({ count });
   if (m.target === undefined) return;
   target = m.target;
   if (count >= target) {

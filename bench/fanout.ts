@@ -92,7 +92,9 @@ function startServers(): Promise<Servers> {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
     });
-    attachWebSocket(ilServer, rt, { rateLimit: false, maxSubscriptions: 10 });
+    // The producer paces itself (as the raw side does), so the server's own slow-consumer
+    // handling (holding, coalescing snapshot records, 1013) never has to step in.
+    attachWebSocket(ilServer, rt, { rateLimit: false, maxSubscriptions: 10, highWaterBytes: 64 * 1024 * 1024, hardLimitBytes: 128 * 1024 * 1024 });
     const rawServer = createServer();
     const wss = new WebSocketServer({ server: rawServer, perMessageDeflate: false, maxPayload: 64 * 1024 });
     const clients = new Set<WebSocket>();
@@ -140,10 +142,16 @@ function startClients(url: string, mode: Mode, n: number): Promise<Clients> {
   });
 }
 
+/** Resolves with the clients' count once it reaches `target`; rejects (with the count) after 120 s. */
 function reached(c: Clients, target: number): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      c.child.send({ report: true });
+      c.child.once('message', (m) => reject(new Error(`the clients counted ${(m as { count: number }).count} of ${target} messages in 120 s`)));
+    }, 120_000);
     const on = (m: { reached?: boolean; count: number }) => {
       if (!m.reached) return;
+      clearTimeout(timer);
       c.child.off('message', on);
       resolve(m.count);
     };

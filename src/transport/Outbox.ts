@@ -104,7 +104,12 @@ export class Outbox {
   }
 
   private write(frame: string): void {
-    this.ws.send(frame, this.onWritten);
+    // The write callback is only needed to learn when a socket past the mark drains (and a
+    // callback on every write costs as much as the rest of the write path): it goes on every
+    // frame that could take the socket past the mark. A UTF-16 unit is at most 3 UTF-8 bytes.
+    const near = this.held !== undefined || this.ws.bufferedAmount + 3 * frame.length + 14 > this.limits.highWaterBytes;
+    if (near) this.ws.send(frame, this.onWritten);
+    else this.ws.send(frame);
     const buffered = this.ws.bufferedAmount;
     if (buffered > this.limits.hardLimitBytes) return this.overflow(buffered);
     if (buffered > this.limits.highWaterBytes && !this.held) this.held = [];

@@ -13,7 +13,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { bearerToken, tokenVerifier } from '../gateway/auth.js';
 import { GatewayError, toWire, type WireCode } from '../gateway/httpErrors.js';
 import type { Runtime } from '../runtime/Runtime.js';
@@ -22,16 +22,6 @@ import type { ServerContext } from './Operations.js';
 import { resolveOptions, type WebSocketOptions } from './options.js';
 import { CloseCode, SUBPROTOCOL } from './protocol.js';
 import { bootEpoch } from './wireRecord.js';
-
-declare module 'ws' {
-  // ws >= 8.19 has it; @types/ws 8.18 does not type it yet.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace WebSocket {
-    interface ServerOptions {
-      closeTimeout?: number;
-    }
-  }
-}
 
 export interface WebSocketTransport {
   /** The URL path it serves (`/ws` by default). */
@@ -56,7 +46,9 @@ export function attachWebSocket(server: Server, runtime: Runtime, options: WebSo
     verify: tokenVerifier(options.token, options.authenticate),
     authorize: options.authorize,
   };
-  const wss = new WebSocketServer({
+  // closeTimeout: ws >= 8.19 has it, @types/ws 8.18 does not type it yet (and a module
+  // augmentation would put 'ws' into the published declarations).
+  const wsOptions: ServerOptions & { closeTimeout: number } = {
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
@@ -66,7 +58,8 @@ export function attachWebSocket(server: Server, runtime: Runtime, options: WebSo
     skipUTF8Validation: false,
     closeTimeout: limits.closeTimeoutMs,
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
-  });
+  };
+  const wss = new WebSocketServer(wsOptions);
   const connections = new Set<Connection>();
   const sockets = new Set<WebSocket>();
   let closing: Promise<void> | undefined;

@@ -78,6 +78,9 @@ describe('GET /v1/actors/{kind}/{key}/events', () => {
     const byQuery = await fetch(`${url}?token=t0k`);
     expect(byQuery.status).toBe(200);
     await byQuery.body!.cancel();
+    // A query token never reaches the log with the URL.
+    expect(gw.logs.some((l) => String((l.req as { url?: string } | undefined)?.url).includes('token=[redacted]'))).toBe(true);
+    expect(JSON.stringify(gw.logs)).not.toContain('t0k');
   });
 
   it('resumes after Last-Event-ID (or ?since=) with exactly the missed records, and past the ring with a recovered:false snapshot', async () => {
