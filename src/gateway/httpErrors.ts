@@ -70,6 +70,7 @@ export const STATUS: Record<WireCode, Rule> = {
   INTERLOCK_INVALID_KIND: server(500, 'Internal error (server misconfiguration); the server log has the details.'),
   INTERLOCK_STORE_FAILED: server(500, 'Internal error (snapshot store); the server log has the details.'),
   INTERLOCK_SOURCE_FAILED: server(500, 'Internal error; the server log has the details.'),
+  INTERLOCK_MISSING_PEER: server(500, 'Internal error (server misconfiguration); the server log has the details.'),
   INTERLOCK_TURN_FAILED: server(500, 'The actor answered this request with an error; the server log has the details.'),
   INTERLOCK_ACTOR_CRASHED: server(500, 'The actor crashed while handling this request and is being restarted; retry.'),
   INTERLOCK_ACTOR_STALLED: server(500, 'The actor stalled while handling this request and was restarted; retry.'),
