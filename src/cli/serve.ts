@@ -138,6 +138,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     print(`  chat     POST ${url}/v1/chat/completions   model '${built.model}' (${config.upstream === undefined ? 'simulated, no network' : `upstream ${config.upstream}`})`);
   }
   print(`  actors   ${url}/v1/actors/{kind}/{key}/tell|ask   kinds: ${kinds.join(', ')}`);
+  print(`  events   GET ${url}/v1/actors/{kind}/{key}/events (SSE)   WebSocket ${url.replace(/^http/, 'ws')}/ws (interlock.v1)`);
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
   print(
     config.token === undefined
