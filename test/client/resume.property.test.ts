@@ -20,11 +20,11 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { SimulatedClock } from '../../src/clock.js';
-import { connect, type ClientRecord, type WebSocketConstructor } from '../../src/client/index.js';
+import { connect, type ClientRecord } from '../../src/client/index.js';
 import type { BusRecord } from '../../src/index.js';
 import { bootEpoch, encodeRecord, toWireEpoch } from '../../src/transport/wireRecord.js';
 import { closeAllServers, startServer, vaultKind, type TestServer } from '../transport/helpers.js';
-import { bounded } from './helpers.js';
+import { bounded, trackedWebSocket } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 200);
 const TINY_RING = 8;
@@ -106,17 +106,11 @@ async function run(plan: Plan): Promise<number> {
   await tick();
 
   const clock = new SimulatedClock();
-  const sockets: NodeWebSocket[] = [];
-  // The client's own WebSocket, remembered so the test can terminate it.
-  const Tracked = class extends NodeWebSocket {
-    constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
-      super(...args);
-      sockets.push(this);
-    }
-  };
+  // The client's own WebSockets, remembered so the test can terminate one.
+  const { WebSocket: Tracked, sockets } = trackedWebSocket();
   let acks = 0;
   const client = connect(s.url, {
-    WebSocket: Tracked as unknown as WebSocketConstructor,
+    WebSocket: Tracked,
     clock,
     random: prng(plan.jitterSeed),
     backoff: { initialMs: 10, maxMs: 80 },

@@ -81,6 +81,24 @@ describe('README.md code blocks', () => {
     });
   });
 
+  it("the WebSocket client block prints the session's records gapless (from its snapshot if it was live), then the answer", async () => {
+    const block = blocks.find((b) => b.code.includes("from 'interlock/client'"));
+    expect(block, "README has a ts block that imports 'interlock/client'").toBeDefined();
+    const { code, stdout, stderr } = await runOnce(block!);
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trim().split('\n');
+    // Records ('<seq> <type>') first, then the answer (an object over several lines).
+    const answer = lines.findIndex((l) => !/^\d+ [a-z.]+$/.test(l));
+    expect(answer, stdout).toBeGreaterThan(0);
+    expect(lines.slice(answer).join('\n'), stdout).toContain('You said');
+    const records = lines.slice(0, answer).map((l) => /^(\d+) ([a-z.]+)$/.exec(l));
+    const seqs = records.map((m) => Number(m![1]));
+    // Another block may have woken session/demo first: then the stream starts with its snapshot.
+    expect(seqs[0] === 1 || records[0]![2] === 'snapshot', stdout).toBe(true);
+    expect(seqs, stdout).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    expect(records.at(-1)![2], stdout).toBe('turn.replied');
+  });
+
   it("'Use it' answers the chat, and its bus subscription sees the request delivered before the answer", async () => {
     const block = blocks.find((b) => b.heading === 'Use it');
     expect(block, "README has a '## Use it' ts block").toBeDefined();
