@@ -15,6 +15,7 @@ import { actorRoutes } from './actors.js';
 import { bearerCheck } from './auth.js';
 import { handleChat, logFailure } from './chat.js';
 import { createHealth } from './health.js';
+import { inspectorRoutes } from './inspectorPage.js';
 import { GatewayError, toWire, type WireCode } from './httpErrors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { chatSchema, healthSchema } from './schemas.js';
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
   store?: SnapshotStore;
+  /** Serve the inspector page at `/inspector/` (its data routes still need the token). Default true. */
+  inspector?: boolean;
 }
 
 export interface GatewayPlugin extends FastifyPluginAsync {
@@ -84,8 +87,10 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
       // Route config, not the URL: the plugin may be mounted under a prefix.
-      const isHealth = (request.routeOptions.config as { health?: boolean } | undefined)?.health === true;
-      if (!(isHealth && !request.url.includes('?'))) checkAuth(request.headers.authorization);
+      const config = request.routeOptions.config as { health?: boolean; page?: boolean } | undefined;
+      const isHealth = config?.health === true;
+      // The inspector's static files hold no data; a browser opening the page cannot send a header.
+      if (!(isHealth && !request.url.includes('?')) && config?.page !== true) checkAuth(request.headers.authorization);
       if (draining && !isHealth) {
         throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
       }
@@ -131,6 +136,8 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
       const { status, body } = health.report({ ...(q.address === undefined ? {} : { address: q.address }), addresses: q.addresses === 'true' }, draining);
       return reply.code(status).send(body);
     });
+
+    if (options.inspector !== false) inspectorRoutes(app);
 
     if (metrics) {
       const registry = metrics.registry;
