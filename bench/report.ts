@@ -7,6 +7,7 @@ import { HEAP_ACTORS } from './heap.js';
 import { TSX_SUFFIX } from './tell.js';
 import { renderGateway } from './report-gateway.js';
 import { streamSection } from './streaming-report.js';
+import { inspectorSection } from './inspector-report.js';
 
 export interface RunInfo {
   command: string;
@@ -292,6 +293,7 @@ export function render(run: RunInfo): string {
   );
   if (gatewaySection.lines.length) p(...gatewaySection.lines);
   p(...stream.lines);
+  p(...inspectorSection(run.suites.find((s) => s.suite === 'inspector')).lines);
   const tsxRows = rows.filter((r) => r.id.endsWith(TSX_SUFFIX));
   p('## Notes', '');
   if (run.tellRepeat) {

@@ -105,6 +105,11 @@ export interface Served extends GatewayServer {
   shutdown(): Promise<void>;
 }
 
+/** The inspector page's URL as `serve` prints it: with the token, so opening it is enough. */
+export function inspectorUrl(url: string, token: string | undefined): string {
+  return `${url}/inspector/${token === undefined ? '' : `?token=${encodeURIComponent(token)}`}`;
+}
+
 export async function serve(config: ServeConfig, print: (line: string) => void): Promise<Served> {
   if (config.token === undefined && !isLoopback(config.host)) {
     throw new UsageError(
@@ -139,6 +144,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
   }
   print(`  actors   ${url}/v1/actors/{kind}/{key}/tell|ask   kinds: ${kinds.join(', ')}`);
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
+  if (user.gateway?.inspector !== false) print(`  inspector ${inspectorUrl(url, config.token)}`);
   print(
     config.token === undefined
       ? `  auth     none: no token set, so bound to loopback only (set --token or INTERLOCK_TOKEN to require one)`
