@@ -50,19 +50,19 @@ export function api(base: URL, token: () => string | undefined): Api {
       let after: string | null = null;
       // Paged by address; a page of 1,000 keeps each answer small.
       do {
-        const page: { data: ActorInfo[]; next_after: string | null } = await call('GET', `v1/inspect/actors?limit=1000${after === null ? '' : `&after=${encodeURIComponent(after)}`}`);
+        const page: { data: ActorInfo[]; next_after: string | null } = await call('GET', `v1/actors?limit=1000${after === null ? '' : `&after=${encodeURIComponent(after)}`}`);
         out.push(...page.data);
         after = page.next_after;
       } while (after !== null);
       return out;
     },
-    machine: (kind) => call<{ root: StateNodeJSON }>('GET', `v1/inspect/kinds/${encodeURIComponent(kind)}/machine`).then((g) => g.root),
+    machine: (kind) => call<{ root: StateNodeJSON }>('GET', `v1/kinds/${encodeURIComponent(kind)}/machine`).then((g) => g.root),
     async mailbox(address) {
-      const v = await call<{ queued: RawEntry[]; postponed: RawEntry[] }>('GET', `v1/inspect/actors/${at(address)}/mailbox`);
+      const v = await call<{ queued: RawEntry[]; postponed: RawEntry[] }>('GET', `v1/actors/${at(address)}/mailbox`);
       return [...v.queued.map((e) => entry(e, false)), ...v.postponed.map((e) => entry(e, true))];
     },
-    cancel: (address) => call('POST', `v1/inspect/actors/${at(address)}/cancel`, {}),
-    revive: (address) => call('POST', `v1/inspect/actors/${at(address)}/revive`, {}),
+    cancel: (address) => call('POST', `v1/actors/${at(address)}/cancel`, {}),
+    revive: (address) => call('POST', `v1/actors/${at(address)}/revive`, {}),
   };
 }
 

@@ -51,8 +51,9 @@ export class ActorHistory {
   }
 
   /**
-   * Adds a record. A duplicate (same epoch and seq) is ignored; one older than the newest is
-   * put in its place (a replay that arrives after live records). Returns whether it was new.
+   * Adds a record. A duplicate (same epoch and seq) is ignored, but for a stand-in snapshot
+   * (see below); one older than the newest is put in its place (a replay that arrives after
+   * live records). Returns whether it changed the history.
    */
   add(rec: Rec): boolean {
     if (rec.address !== this.address) return false;
@@ -62,7 +63,14 @@ export class ActorHistory {
     } else {
       let i = this.recs.length - 1;
       while (i >= 0 && compareRecs(this.recs[i]!, rec) > 0) i--;
-      if (i >= 0 && compareRecs(this.recs[i]!, rec) === 0) return false;
+      if (i >= 0 && compareRecs(this.recs[i]!, rec) === 0) {
+        // A server sends the current state as a snapshot stamped with the latest record's
+        // seq (on subscribe, or instead of a replay it no longer buffers): when the real
+        // record with that seq arrives (replayed), it takes the stand-in's place.
+        if (this.recs[i]!.type !== 'snapshot' || rec.type === 'snapshot') return false;
+        this.recs[i] = rec;
+        return true;
+      }
       this.recs.splice(i + 1, 0, rec);
     }
     if (this.recs.length > this.capacity) this.recs.splice(0, this.recs.length - this.capacity);

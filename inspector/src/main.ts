@@ -3,7 +3,7 @@
  * WebSocket (through interlock/client) and the views. Everything it loads or asks for is
  * on the server that served it.
  */
-import type { Subscription } from 'rxjs';
+import { Subscription } from 'rxjs';
 import { connect, type InterlockClient } from '../../src/client/browser.js';
 import { api as createApi, HttpError, serverBase } from './api.js';
 import type { ActorInfo } from './actorTable.js';
@@ -72,29 +72,49 @@ function openClient(): InterlockClient {
 
 async function select(address: string): Promise<void> {
   selection?.sub.unsubscribe();
-  const row = actors.find((a) => a.address === address) as (ActorInfo & { epoch?: number }) | undefined;
+  const row = actors.find((a) => a.address === address);
   const kind = row?.kind ?? address.slice(0, address.indexOf('/'));
   const c = client ?? openClient();
-  // From the start of the server's buffer when it still holds this activation from seq 1;
-  // otherwise the server answers with the current snapshot (`recovered: false`) and goes on live.
-  const since = { epoch: row?.epoch ?? 0, seq: 0 };
-  let baseline = false;
-  const sub = c.subscribe(address, { since }).subscribe({
-    next: (rec) => {
-      actorView.add([rec as Rec]);
-      if (!baseline) {
-        baseline = true;
+  const sub = new Subscription();
+  selection = { address, sub };
+  // Live: the current snapshot first, then every record, resumed without gaps after a
+  // reconnect (the client resubscribes after the last record it delivered).
+  let backfilled = false;
+  sub.add(
+    c.subscribe(address).subscribe({
+      next: (rec) => {
+        actorView.add([rec as Rec]);
+        if (backfilled) return;
+        backfilled = true;
+        sub.add(backfill(c, rec as Rec));
         api.mailbox(address).then(
           (entries) => selection?.address === address && actorView.setMailbox(entries),
           () => undefined, // passivated or gone: the mailbox shows what the records say
         );
-      }
-    },
-    error: (err: { code?: string; message?: string }) => status(`subscription ended: ${err.code ?? ''} ${err.message ?? ''}`, false),
-  });
-  selection = { address, sub };
+      },
+      error: (err: { code?: string; message?: string }) => status(`subscription ended: ${err.code ?? ''} ${err.message ?? ''}`, false),
+    }),
+  );
   history.replaceState(history.state, '', `${location.pathname}?actor=${encodeURIComponent(address)}`);
   await actorView.select(address, kind);
+}
+
+/**
+ * The history before the selection: what the server still buffers of this activation,
+ * asked for from its first record (`since` seq 0). When the buffer no longer reaches back
+ * that far the server answers with the snapshot the page already has, and history starts
+ * at the selection. Ends once it has caught up with the live subscription.
+ */
+function backfill(c: InterlockClient, first: Rec): Subscription {
+  if (first.epoch === 0 || first.seq <= 1) return new Subscription(); // not live, or nothing before it
+  const sub: Subscription = c.subscribe(first.address, { since: { epoch: first.epoch, seq: 0 } }).subscribe({
+    next: (rec) => {
+      actorView.add([rec as Rec]);
+      if (rec.recovered === false || rec.epoch !== first.epoch || rec.seq >= first.seq) queueMicrotask(() => sub.unsubscribe());
+    },
+    error: () => undefined, // the live subscription reports problems
+  });
+  return sub;
 }
 
 let polling = 0;

@@ -115,3 +115,18 @@ describe('ActorHistory', () => {
     expect(h.size).toBe(0);
   });
 });
+
+describe('ActorHistory with a server stand-in snapshot', () => {
+  it("lets the replayed record with the stand-in's seq take its place, keeping the replayed states before it", () => {
+    const h = new ActorHistory(A);
+    // On subscribe: the current state, stamped with the latest record's seq (9).
+    h.add(rec(9, 'snapshot', { value: 'cancelling', status: 'active' }));
+    const replay = twoPrompts().slice(0, 9); // seqs 1–9, the 9th an emitted record
+    for (const r of replay) h.add(r);
+    expect(h.records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(h.records[8]!.type).toBe('emitted');
+    expect(h.at(8).state).toBe('cancelling');
+    // A snapshot at the same seq is the same record: the first one stays.
+    expect(h.add(rec(9, 'snapshot', { value: 'other' }))).toBe(false);
+  });
+});

@@ -114,3 +114,21 @@ describe('layoutGraph (ELK)', () => {
     for (const n of l.nodes) expect(n.width).toBeGreaterThanOrEqual(measure(n.node.key));
   });
 });
+
+describe('machineGraph from the server (runtime.machine)', () => {
+  it("draws the server's graph of the session kind, eventless transitions included", async () => {
+    const { createRuntime } = await import('../../src/index.js');
+    const { sessionKind } = await import('../../machines/session.js');
+    const rt = createRuntime({ kinds: { session: sessionKind({ provider: simulated({}) }) } });
+    const served = JSON.parse(JSON.stringify(rt.machine('session'))) as { root: StateNodeJSON };
+    await rt.shutdown();
+    const g = machineGraph(served.root);
+    expect(g.root.children.map((c) => c.key)).toEqual(['idle', 'streaming', 'cancelling', 'settled', 'closed']);
+    const edges = g.edges.map((e) => `${e.source} -${e.label}-> ${e.target}`);
+    // settled is transient: its `always` transitions lead on (XState's own toJSON leaves them out).
+    expect(edges).toEqual(expect.arrayContaining(['session.settled -always-> session.streaming', 'session.settled -always-> session.idle', 'session.streaming -prompt-> session.cancelling']));
+    expect(edges).toContain('session.cancelling -after cleanup-> session.settled');
+    const l = await layoutGraph(g, measure);
+    expect(l.nodes).toHaveLength(g.nodes.size);
+  });
+});
