@@ -1,5 +1,5 @@
 // The inspector page's bundle: inspector/src/main.ts (with elkjs, rxjs and interlock/client
-// inside: nothing is loaded from elsewhere) → app.js, app.css, index.html. Used by
+// inside: nothing is loaded from elsewhere) → app.js (+ chunk-*.js), app.css, index.html. Used by
 // esbuild.mjs (to dist/inspector/) and, when the gateway runs from the TypeScript sources,
 // by src/gateway/inspectorAssets.ts (in memory, on the first request).
 import { readFile } from 'node:fs/promises';
@@ -13,6 +13,9 @@ export function inspectorBuildOptions() {
   return {
     entryPoints: { app: `${here}src/main.ts` },
     bundle: true,
+    // ELK (most of the code) goes to its own chunk, loaded when the first chart is drawn.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     platform: 'browser',
     format: 'esm',
     target: ['chrome120', 'firefox120', 'safari17'],

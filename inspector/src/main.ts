@@ -54,7 +54,7 @@ function wsUrl(): string {
 }
 
 function openClient(): InterlockClient {
-  client?.close().catch(() => undefined);
+  client?.close().catch(() => undefined); // closing an old client cannot fail in a way the page can act on
   const t = token.get();
   client = connect(wsUrl(), {
     ...(t === undefined ? {} : { token: t, tokenInQuery: true }),
@@ -123,6 +123,13 @@ async function poll(): Promise<void> {
   try {
     actors = await api.actors();
     list.update(actors);
+    if (!client) {
+      // The WebSocket only once the token is known good: a browser cannot tell a refused
+      // upgrade (401) from a network error, and the client would keep retrying it.
+      openClient();
+      const wanted = new URL(location.href).searchParams.get('actor');
+      if (wanted) list.select(wanted);
+    }
     status('connected', true);
   } catch (err) {
     if (err instanceof HttpError && err.status === 401) return askToken();
@@ -135,6 +142,8 @@ async function poll(): Promise<void> {
 
 function askToken(): void {
   window.clearTimeout(polling);
+  client?.close().catch(() => undefined); // closing an old client cannot fail in a way the page can act on
+  client = undefined;
   status('the server needs its token', false);
   const form = $<HTMLFormElement>('token-form');
   form.hidden = false;
@@ -187,10 +196,7 @@ $<HTMLButtonElement>('revive').addEventListener('click', () => void act('revive'
 // ---- start
 
 function start(): void {
-  openClient();
   void poll();
-  const wanted = new URL(location.href).searchParams.get('actor');
-  if (wanted) list.select(wanted);
 }
 $<HTMLButtonElement>('forget-token').hidden = token.get() === undefined;
 start();

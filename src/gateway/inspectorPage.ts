@@ -10,8 +10,8 @@
  * builds them in memory with esbuild on the first request, so they are never stale.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { GatewayError } from './httpErrors.js';
@@ -20,9 +20,9 @@ type Asset = { body: Buffer; type: string };
 type Assets = Map<string, Asset>;
 
 const TYPES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
 };
 
 export const INSPECTOR_CSP = [
@@ -62,7 +62,10 @@ async function load(): Promise<Assets> {
     const at = join(dir, 'inspector');
     if (existsSync(join(at, 'app.js')) && existsSync(join(at, 'index.html'))) {
       const files: Assets = new Map();
-      for (const [name, type] of Object.entries(TYPES)) files.set(name, { body: await readFile(join(at, name)), type });
+      for (const name of await readdir(at)) {
+        const type = TYPES[extname(name)];
+        if (type !== undefined) files.set(name, { body: await readFile(join(at, name)), type });
+      }
       return files;
     }
   }

@@ -13,7 +13,7 @@ describe('bench: inspector suite (quick mode)', () => {
   it('measures first render and filtering of the actor list in Chromium, each validated', async () => {
     const result = await runSuiteQuick('inspector');
     expect(result.suite).toBe('inspector');
-    expect(result.rows.map((r) => `${r.id} ${r.metric}`)).toEqual(['inspector 1,000 actors firstRender', 'inspector 1,000 actors filter']);
+    expect(result.rows.map((r) => `${r.id} ${r.metric}`)).toEqual(['inspector 1,000 actors firstRender', 'inspector 1,000 actors filter', 'inspector 1,000 actors filterApplied']);
     for (const row of result.rows) {
       expect(row.error, row.id).toBeUndefined();
       expect(row.n, row.id).toBe(1);

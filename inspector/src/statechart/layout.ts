@@ -8,6 +8,7 @@
 import elkBundled from 'elkjs/lib/elk.bundled.js';
 import type { ELK as ElkApi, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { ChartNode, MachineGraph } from './machineGraph.js';
+import { METRICS } from './metrics.js';
 
 export interface Box {
   x: number;
@@ -50,14 +51,6 @@ export type Measure = (text: string, role: 'state' | 'label' | 'internal') => nu
 // elk.bundled.js is CommonJS (`module.exports = ELK`): its default import is the constructor
 // in Node and in the browser bundle, though NodeNext's types see the module object.
 const ELK = elkBundled as unknown as new () => ElkApi;
-
-export const METRICS = {
-  header: 26,
-  line: 16,
-  pad: 12,
-  labelHeight: 16,
-  initial: 10,
-};
 
 const INITIAL = '__initial__/';
 

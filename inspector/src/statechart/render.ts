@@ -5,7 +5,7 @@
  * removed when its animation ends).
  */
 import type { Layout } from './layout.js';
-import { METRICS } from './layout.js';
+import { METRICS } from './metrics.js';
 import { activeIds, activeLeaves, type ChartEdge, type MachineGraph } from './machineGraph.js';
 
 const SVG = 'http://www.w3.org/2000/svg';

@@ -7,7 +7,7 @@
  */
 import { ActorHistory, type PointInTime } from '../history.js';
 import { fields, stateLabel, type MailboxEntry, type Rec } from '../records.js';
-import { layoutGraph, type Layout } from '../statechart/layout.js';
+import type { Layout } from '../statechart/layout.js';
 import { edgesTaken, eventLabel, machineGraph, type ChartEdge, type MachineGraph, type StateNodeJSON } from '../statechart/machineGraph.js';
 import { canvasMeasure, StatechartView } from '../statechart/render.js';
 import { TimelineView } from './timelineView.js';
@@ -39,8 +39,8 @@ const TRAIL = 8;
 export class ActorView {
   history: ActorHistory | undefined;
   private chart: Chart | undefined;
-  /** Index of the record shown; undefined while live (follows the newest). */
-  private pinned: number | undefined;
+  /** The record shown (its epoch and seq: indexes shift when older records are backfilled); undefined while live. */
+  private pinnedAt: { epoch: number; seq: number } | undefined;
   private readonly timeline: TimelineView;
   private frame = 0;
   private lastState: unknown;
@@ -63,7 +63,7 @@ export class ActorView {
   /** Starts showing `address` (records arrive through {@link add}). */
   async select(address: string, kind: string): Promise<void> {
     this.history = new ActorHistory(address);
-    this.pinned = undefined;
+    this.pinnedAt = undefined;
     this.lastState = undefined;
     this.trail = [];
     this.els.title.textContent = address;
@@ -89,7 +89,8 @@ export class ActorView {
     if (!h) return;
     for (const rec of recs) {
       if (!h.add(rec)) continue;
-      if (this.pinned === undefined) this.applyLive(rec);
+      // Only a record that is now the newest moves the live view (a backfilled older one does not).
+      if (this.pinnedAt === undefined && h.last === rec) this.applyLive(rec);
     }
     this.scheduleRepaint();
   }
@@ -103,10 +104,18 @@ export class ActorView {
 
   /** Shows the actor right after record `index`; undefined: live. */
   scrubTo(index: number | undefined): void {
-    this.pinned = index;
+    const rec = index === undefined ? undefined : this.history?.records[index];
+    this.pinnedAt = rec && { epoch: rec.epoch, seq: rec.seq };
     const p = this.point();
     this.chart?.view.light(p.state);
     this.repaint();
+  }
+
+  /** Index of the record shown (the newest while live). */
+  private get pinned(): number | undefined {
+    if (this.pinnedAt === undefined) return undefined;
+    const i = this.history!.indexOf(this.pinnedAt.epoch, this.pinnedAt.seq);
+    return i < 0 ? 0 : i; // forgotten (past the buffer's bound): the oldest kept
   }
 
   private point(): PointInTime {
@@ -153,7 +162,9 @@ export class ActorView {
     let p = this.charts.get(kind);
     if (!p) {
       p = (async () => {
-        const graph = machineGraph(await this.machineOf(kind));
+        // ELK is most of the page's code: loaded when the first chart is drawn, not before the list.
+        const [def, { layoutGraph }] = await Promise.all([this.machineOf(kind), import('../statechart/layout.js')]);
+        const graph = machineGraph(def);
         return { graph, layout: await layoutGraph(graph, canvasMeasure()) };
       })();
       p.catch(() => this.charts.delete(kind));
@@ -174,11 +185,12 @@ export class ActorView {
     const h = this.history;
     if (!h) return;
     const p = this.point();
-    const live = this.pinned === undefined;
+    const pinned = this.pinned;
+    const live = pinned === undefined;
     const size = h.size;
     const { scrubber, scrubAt, live: liveButton } = this.els;
     scrubber.max = String(Math.max(0, size - 1));
-    scrubber.value = String(live ? size - 1 : this.pinned);
+    scrubber.value = String(live ? size - 1 : pinned);
     scrubber.disabled = size < 2;
     scrubber.setAttribute('aria-valuetext', p.at ? `seq ${p.at.seq}` : 'no records');
     scrubAt.value = live ? `live · seq ${p.at?.seq ?? '—'}` : `seq ${p.at?.seq} of ${h.last?.seq}`;
@@ -194,7 +206,7 @@ export class ActorView {
     );
     this.els.context.textContent = p.context === undefined ? '(no snapshot buffered)' : JSON.stringify(p.context, null, 2);
     this.paintMailbox(p, live);
-    this.timeline.show(h.records, live ? size - 1 : this.pinned!, live);
+    this.timeline.show(h.records, live ? size - 1 : pinned, live);
   }
 
   private paintMailbox(p: PointInTime, live: boolean): void {
