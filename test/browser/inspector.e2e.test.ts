@@ -116,11 +116,14 @@ describe('inspector page (Chromium)', { timeout: 60_000 }, () => {
     // Every state the chart lights, in order, as the page lights it.
     await page.evaluate(() => {
       const seen: string[] = [];
+      const flashed: string[] = [];
       window.litStates = seen;
+      window.flashed = flashed;
       new MutationObserver((changes) => {
         for (const c of changes) {
           const g = c.target as { matches?(s: string): boolean; getAttribute(n: string): string | null };
           if (g.matches?.('g.state.active') && seen.at(-1) !== g.getAttribute('data-path')) seen.push(g.getAttribute('data-path')!);
+          if (g.matches?.('g.edge.flash')) flashed.push(`${g.getAttribute('data-source')} -${g.getAttribute('data-event')}-> ${g.getAttribute('data-target')}`);
         }
       }).observe(document.getElementById('chart'), { subtree: true, attributes: true, attributeFilter: ['class'] });
     });
@@ -140,6 +143,8 @@ describe('inspector page (Chromium)', { timeout: 60_000 }, () => {
       return /streaming cancelling streaming/.test(seen);
     });
     expect(second.body()).toContain('"content":');
+    // The transition that fired flashed on the chart.
+    await page.waitForFunction(() => (window.flashed as string[]).includes('session.streaming -prompt-> session.cancelling'));
 
     // The supersession on the timeline: the first stream ended, interrupted; its request ended without an answer.
     const ended = page.locator('#timeline .vlist-row', { hasText: 'stream.end interrupted (superseded)' });
@@ -152,6 +157,13 @@ describe('inspector page (Chromium)', { timeout: 60_000 }, () => {
     await expect(page.locator('#chart g.state.active').count()).resolves.toBe(1);
     await page.locator('.scrub.past').waitFor();
     await expect(page.locator('#actor-meta .state').textContent()).resolves.toBe('cancelling');
+    // The mailbox as it was: right after the second prompt was enqueued it waited there (normal lane).
+    await page.locator('#timeline .vlist-row[data-type="mailbox.enqueued"]', { hasText: 'prompt' }).last().click();
+    await page.locator('#mailbox tbody tr[data-id]').first().waitFor();
+    const waiting = await page.locator('#mailbox tbody tr[data-id] td').allTextContents();
+    expect([waiting[1], waiting[2], waiting[5]]).toEqual(['prompt', 'normal', 'queued']);
+    await page.locator('#timeline .vlist-row[data-type="snapshot"]', { hasText: '→ cancelling' }).click();
+    await page.locator('#mailbox tbody tr.none').waitFor();
     mkdirSync('docs', { recursive: true });
     await page.screenshot({ path: 'docs/inspector.png' });
 
