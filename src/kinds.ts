@@ -49,7 +49,11 @@ export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> 
   supervision?: SupervisionPolicy;
   /** Passivate an actor idle this long (snapshot kept in the store). Default: never. */
   idleAfterMs?: number;
-  /** Records kept per activation for resume. Default 64. */
+  /**
+   * Records kept per activation for resume (WebSocket `since`, SSE `Last-Event-ID`,
+   * `runtime.events(address, { since })`). Default 1,024. The ring costs nothing until the
+   * address is first watched and then grows with what is published, up to this many.
+   */
   replay?: number;
   /**
    * Event types remote callers (HTTP, WebSocket) may send. Default: every type some state
@@ -188,7 +192,7 @@ export function compileKind(name: string, config: unknown): Kind {
       jitter: fraction(backoff.jitter, 'supervision.backoff.jitter', 0.2, fail),
     },
     idleAfterMs: optionalPositive(c.idleAfterMs, 'idleAfterMs', fail),
-    replay: int(c.replay, 'replay', 0, 64, fail),
+    replay: int(c.replay, 'replay', 0, 1024, fail),
     hasStallStates: hasStallMeta(machine),
     publicEvents: new Set(publicEvents),
     view: optionalFunction(c.view, 'view', fail) as Kind['view'],

@@ -237,6 +237,7 @@ export class Runtime<K extends Kinds = Kinds> {
       address,
       kind: a.kind.name,
       epoch: a.epoch,
+      seq: a.channel.seq,
       status: a.status,
       state: snap?.value,
       context: snap ? a.publicContext(snap) : undefined,

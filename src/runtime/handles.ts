@@ -78,6 +78,8 @@ export interface ActorView {
   readonly address: string;
   readonly kind: string;
   readonly epoch: number;
+  /** The seq of this activation's latest record: the view reflects every record up to it. */
+  readonly seq: number;
   readonly status: 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
   /** The snapshot value (state), undefined while loading. */
   readonly state: unknown;

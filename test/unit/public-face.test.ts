@@ -57,6 +57,8 @@ describe('what a kind lets out: publicEvents, view, validate, maxActive', () => 
       address: 'v/1',
       kind: 'v',
       epoch: 1,
+      // The view reflects every record up to the latest one.
+      seq: records.filter((r) => r.address === 'v/1').at(-1)!.seq,
       status: 'running',
       state: {},
       context: { user: 'alice', pings: 0 },
