@@ -1,11 +1,11 @@
-/** Section 7 of docs/BENCHMARKS.md: the inspector page with 10,000 live actors (issue 11). */
+/** Section 8 of docs/BENCHMARKS.md: the inspector page with 10,000 live actors (issue 11). */
 import { fmt, type Row, type SuiteResult } from './harness.js';
 
 export function inspectorSection(result: SuiteResult | undefined): { lines: string[] } {
   const rows: Row[] = result?.rows ?? [];
   if (rows.length === 0) return { lines: [] };
   const lines = [
-    '## 7. inspector page',
+    '## 8. inspector page',
     '',
     'The inspector page (`/inspector/`) in Debian\'s Chromium (headless, playwright-core) against the gateway on a real socket, every actor live. ' +
       '*First render*: navigation start → the actor list shows every actor (list fetched, first sample applied, virtualised list painted). ' +

@@ -20,7 +20,7 @@ describe('bench: inspector suite (quick mode)', () => {
       expect(Number.isFinite(row.median) && row.median > 0, `${row.id} ${row.metric}`).toBe(true);
     }
     const text = inspectorSection(result).lines.join('\n');
-    expect(text).toContain('## 7. inspector page');
+    expect(text).toContain('## 8. inspector page');
     expect(text).not.toContain('FAILED');
   }, 100_000);
 });

@@ -38,6 +38,7 @@ describe('error catalogue', () => {
       invalidMessage: [errors.invalidMessage("'type' must be a string", 'a/1'), 'INTERLOCK_INVALID_MESSAGE'],
       forbidden: [errors.forbidden('a/1', 'subscribe'), 'INTERLOCK_FORBIDDEN'],
       tooManySubscriptions: [errors.tooManySubscriptions(100), 'INTERLOCK_TOO_MANY_SUBSCRIPTIONS'],
+      missingPeer: [errors.missingPeer('@x/y', 'a/1 feature', 'npm install @x/y'), 'INTERLOCK_MISSING_PEER'],
     };
     // Every constructor is in the table (a new one must say which code it builds).
     expect(Object.keys(built).sort()).toEqual(Object.keys(errors).sort());
@@ -84,6 +85,7 @@ describe('error catalogue', () => {
       INTERLOCK_INVALID_MESSAGE: true,
       INTERLOCK_FORBIDDEN: true,
       INTERLOCK_TOO_MANY_SUBSCRIPTIONS: true,
+      INTERLOCK_MISSING_PEER: false,
     };
     expect(Object.fromEntries(Object.entries(ErrorCodes).map(([code, entry]) => [code, entry.public]))).toEqual(publicFlag);
     for (const [code, isPublic] of Object.entries(publicFlag) as [ErrorCode, boolean][]) {
