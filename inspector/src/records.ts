@@ -69,7 +69,11 @@ export function summarize(rec: Rec): string {
   if (rec.type === 'snapshot') return `→ ${stateLabel(d.value)}${d.status !== undefined && d.status !== 'active' ? ` (${String(d.status)})` : ''}`;
   if (rec.type.startsWith('mailbox.')) return `${String(d.type ?? '')}${d.code ? ` ${String(d.code)}` : ''}${d.reason ? ` ${String(d.reason)}` : ''}`;
   if (rec.type === 'turn.replied') return `request ${String(d.id)} ${d.ok === false ? `ended without an answer${d.code ? ` ${String(d.code)}` : ''}` : 'answered'}`;
-  if (rec.type === 'transition') return `${String(d.event ?? '')}: ${stateLabel(d.source)} → ${stateLabel(d.target)}`;
+  if (rec.type === 'transition') {
+    // src/inspect/tap.ts: { event: { type }, from, to, transitions: [{ source, targets, event }] }
+    const event = typeof d.event === 'object' && d.event !== null ? (d.event as { type?: unknown }).type : d.event;
+    return `${String(event ?? '')}: ${stateLabel(d.from)} → ${stateLabel(d.to)}`;
+  }
   if (typeof d.error === 'string') return d.error;
   return '';
 }

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayServer, type GatewayServer } from '../../src/gateway/createGatewayServer.js';
 import { serveRuntime } from '../../src/gateway/serveRuntime.js';
 import type { Runtime } from '../../src/runtime/Runtime.js';
+import { attachWebSocket, type WebSocketTransport } from '../../src/transport/attachWebSocket.js';
 import { openBrowser, type Browser } from './chromium.js';
 
 // Browser globals inside page.evaluate / waitForFunction callbacks (this file is typed for Node).
@@ -30,12 +31,15 @@ let server: GatewayServer;
 let runtime: Runtime;
 let origin: string;
 let browser: Browser;
+let ws: WebSocketTransport | undefined;
 const chats: AbortController[] = [];
 
 beforeAll(async () => {
   const built = serveRuntime({ tokensPerSecond: 5 });
   runtime = built.runtime as unknown as Runtime;
   server = await createGatewayServer(runtime, { logger: false, token: TOKEN, models: [built.model], keepAliveMs: 0, defaultMetrics: false, store: built.store });
+  // The gateway mounts /ws itself once issue 10's server is wired into createGateway; until then, here.
+  if ((server.gateway as { websocket?: unknown }).websocket === undefined) ws = attachWebSocket(server.app.server, runtime, { token: TOKEN });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   origin = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
   browser = await openBrowser();
@@ -44,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of chats) c.abort();
   await browser?.close();
+  await ws?.close();
   await runtime?.shutdown({ drain: false });
   if (server) {
     const closing = server.app.close();
@@ -157,6 +162,8 @@ describe('inspector page (Chromium)', { timeout: 60_000 }, () => {
     await expect(page.locator('#chart g.state.active').count()).resolves.toBe(1);
     await page.locator('.scrub.past').waitFor();
     await expect(page.locator('#actor-meta .state').textContent()).resolves.toBe('cancelling');
+    // The inspection record of that step, beside it: the event that moved it, from which state to which.
+    await page.locator('#timeline .vlist-row[data-type="transition"]', { hasText: 'prompt: streaming → cancelling' }).waitFor();
     // The mailbox as it was: right after the second prompt was enqueued it waited there (normal lane).
     await page.locator('#timeline .vlist-row[data-type="mailbox.enqueued"]', { hasText: 'prompt' }).last().click();
     await page.locator('#mailbox tbody tr[data-id]').first().waitFor();

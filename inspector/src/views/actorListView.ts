@@ -24,6 +24,7 @@ export class ActorListView {
   ) {
     this.list = new VirtualList<ActorRow>(els.list, {
       rowHeight: ROW,
+      key: (r) => r.address,
       render: (row, r) => {
         row.dataset.address = r.address;
         row.setAttribute('aria-selected', String(r.address === this.selected));

@@ -16,6 +16,7 @@ export class TimelineView {
   constructor(container: HTMLElement, onPick: (index: number) => void) {
     this.list = new VirtualList<Rec>(container, {
       rowHeight: ROW,
+      key: (rec) => `${rec.epoch}:${rec.seq}`,
       render: (row, rec, index) => {
         row.className = `vlist-row${index === this.current ? ' current' : index > this.current ? ' future' : ''}`;
         row.dataset.seq = String(rec.seq);

@@ -3,10 +3,14 @@
  * row together, and DOM only for the rows in view (plus a few either side), so 10,000
  * items cost what 40 do. Rows are plain DOM (text is selectable and read by screen
  * readers); `aria-rowcount` / `aria-rowindex` give assistive technology the full size.
+ * A row element stays with its item (keyed), so what is under the pointer is what gets
+ * clicked, even while rows scroll or new items arrive.
  */
 export interface VirtualListOptions<T> {
   rowHeight: number;
-  /** Fills a row element for an item (the element is reused; set everything each time). */
+  /** A stable identity of an item: its row element is kept for it. */
+  key(item: T): string;
+  /** Fills a row element for an item (called on every paint; set everything each time). */
   render(row: HTMLElement, item: T, index: number): void;
   /** Extra rows rendered above and below the viewport. Default 8. */
   overscan?: number;
@@ -17,7 +21,7 @@ export class VirtualList<T> {
   private readonly spacer: HTMLElement;
   private readonly rowsEl: HTMLElement;
   private items: readonly T[] = [];
-  private readonly pool: HTMLElement[] = [];
+  private rows = new Map<string, HTMLElement>();
   private frame = 0;
 
   constructor(
@@ -72,22 +76,25 @@ export class VirtualList<T> {
     const first = Math.max(0, Math.floor(this.viewport.scrollTop / rowHeight) - overscan);
     const visible = Math.ceil((this.viewport.clientHeight || rowHeight * 20) / rowHeight) + 2 * overscan;
     const last = Math.min(n, first + visible);
-    const count = Math.max(0, last - first);
-    while (this.pool.length < count) {
-      const row = document.createElement('div');
-      row.className = 'vlist-row';
-      row.setAttribute('role', 'row');
-      row.style.height = `${rowHeight}px`;
-      this.pool.push(row);
-    }
-    for (let i = 0; i < count; i++) {
-      const row = this.pool[i]!;
-      const index = first + i;
+    const next = new Map<string, HTMLElement>();
+    for (let index = first; index < last; index++) {
+      const item = this.items[index]!;
+      let key = this.options.key(item);
+      while (next.has(key)) key += '\u0000'; // a repeated key (not expected) still gets its own row
+      let row = this.rows.get(key);
+      if (row === undefined) {
+        row = document.createElement('div');
+        row.className = 'vlist-row';
+        row.setAttribute('role', 'row');
+        row.style.height = `${rowHeight}px`;
+      }
+      next.set(key, row);
       row.style.transform = `translateY(${index * rowHeight}px)`;
       row.setAttribute('aria-rowindex', String(index + 1));
-      render(row, this.items[index]!, index);
+      render(row, item, index);
       if (row.parentNode !== this.rowsEl) this.rowsEl.appendChild(row);
     }
-    for (let i = count; i < this.pool.length; i++) this.pool[i]!.remove();
+    for (const [key, row] of this.rows) if (next.get(key) !== row) row.remove();
+    this.rows = next;
   }
 }
