@@ -26,6 +26,11 @@ export function inspectRoutes(app: FastifyInstance, runtime: Runtime): void {
   const byName = new Map(kinds.map((k) => [k.name, k]));
   // Machines are fixed at createRuntime: each graph is built once, on first request.
   const graphs = new Map<string, MachineGraph>();
+  const graph = (kind: string): MachineGraph => {
+    let g = graphs.get(kind);
+    if (!g) graphs.set(kind, (g = runtime.machine(kind)));
+    return g;
+  };
   const live = (params: AddressParams): string => {
     const address = `${params.kind}/${params.key}`;
     if (!byName.has(params.kind)) throw errors.unknownKind(address, params.kind, [...byName.keys()]);
@@ -39,7 +44,7 @@ export function inspectRoutes(app: FastifyInstance, runtime: Runtime): void {
     object: 'list',
     data: kinds.map((k) => ({
       name: k.name,
-      machine: runtime.machine(k.name).machine,
+      machine: graph(k.name).machine,
       publicEvents: k.publicEvents,
       cancelEvent: k.cancelEvent ?? null,
       terminal: k.terminal,
@@ -51,9 +56,7 @@ export function inspectRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.get<{ Params: { kind: string } }>('/v1/kinds/:kind/machine', { schema: kindSchema }, async (request) => {
     const { kind } = request.params;
     if (!byName.has(kind)) throw errors.unknownKind(`${kind}/*`, kind, [...byName.keys()]);
-    let graph = graphs.get(kind);
-    if (!graph) graphs.set(kind, (graph = runtime.machine(kind)));
-    return graph;
+    return graph(kind);
   });
 
   app.get<{ Params: AddressParams }>('/v1/actors/:kind/:key/mailbox', { schema: viewSchema }, async (request) => runtime.mailbox(live(request.params)));
