@@ -15,7 +15,6 @@ import { createMachine } from 'xstate';
 import { createRuntime, type KindConfig } from '../src/index.js';
 import { createGatewayServer, type GatewayServer } from '../src/gateway/createGatewayServer.js';
 import type { Runtime } from '../src/runtime/Runtime.js';
-import { attachWebSocket, type WebSocketTransport } from '../src/transport/attachWebSocket.js';
 import { openBrowser, type Browser } from '../test/browser/chromium.js';
 import { check, type Case } from './harness.js';
 
@@ -48,7 +47,6 @@ interface World {
   server: GatewayServer;
   url: string;
   browser: Browser;
-  ws: WebSocketTransport | undefined;
 }
 
 let world: Promise<World> | undefined;
@@ -57,13 +55,11 @@ async function start(): Promise<World> {
   const runtime = createRuntime({ kinds: { lamp: { machine: lamp } as KindConfig } }) as unknown as Runtime;
   for (let i = 0; i < ACTORS; i++) runtime.tell(address(i), { type: i % 3 === 0 ? 'toggle' : 'noop' } as never);
   const server = await createGatewayServer(runtime, { logger: false, defaultMetrics: false });
-  // The gateway mounts /ws itself once issue 10's server is wired into createGateway; until then, here.
-  const ws = (server.gateway as { websocket?: unknown }).websocket === undefined ? attachWebSocket(server.app.server, runtime) : undefined;
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}/inspector/`;
   // Build the page now (in memory, from inspector/), not in the first measured load.
   check((await fetch(`${url}app.js`)).ok, 'the inspector page is served');
-  return { runtime, server, url, browser: await openBrowser(), ws };
+  return { runtime, server, url, browser: await openBrowser() };
 }
 
 async function stop(): Promise<void> {
@@ -71,7 +67,6 @@ async function stop(): Promise<void> {
   world = undefined;
   if (!w) return;
   await w.browser.close();
-  await w.ws?.close();
   await w.runtime.shutdown({ drain: false });
   // What is left are idle keep-alive connections (this process's own fetch of app.js).
   const closing = w.server.app.close();

@@ -155,6 +155,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     print(`  chat     POST ${url}/v1/chat/completions   model '${built.model}' (${config.upstream === undefined ? 'simulated, no network' : `upstream ${config.upstream}`})`);
   }
   print(`  actors   ${url}/v1/actors/{kind}/{key}/tell|ask   kinds: ${kinds.join(', ')}`);
+  print(`  events   GET ${url}/v1/actors/{kind}/{key}/events (SSE)   WebSocket ${url.replace(/^http/, 'ws')}/ws (interlock.v1)`);
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
   print(`  inspect  GET ${url}/v1/kinds/{kind}/machine   ${url}/v1/actors/{kind}/{key}/mailbox   (docs/inspector.md)`);
   if (config.stately !== undefined) print(`  stately  sending to the Stately relay at ${config.stately}`);

@@ -78,7 +78,7 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
       const payload = typeof target === 'string' ? (target.includes('*') ? { pattern: target } : { address: target }) : target;
       const address = 'address' in payload ? payload.address : undefined;
       if (address === undefined && options.since !== undefined) {
-        subscriber.error(clientError('INTERLOCK_INVALID_REQUEST', `'since' resumes one address; pattern '${(payload as { pattern: string }).pattern}' cannot take it. Subscribe to each address to resume it.`));
+        subscriber.error(clientError('INTERLOCK_INVALID_MESSAGE', `'since' resumes one address; pattern '${(payload as { pattern: string }).pattern}' cannot take it. Subscribe to each address to resume it.`));
         return;
       }
       const sub: Sub = { id: this.nextId(), payload, cursor: new Cursor(address, options.since), subscriber, sentOn: undefined };
@@ -95,11 +95,19 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
   }
 
   ask<TOutput = unknown>(address: string, event: unknown, options: RequestOptions = {}): Promise<TOutput> {
-    return this.request(address, options, (id, timeLeftMs) => ({ type: 'ask', id, payload: { address, event: event as Event, timeoutMs: timeLeftMs } })) as Promise<TOutput>;
+    return this.request(address, options, (id, timeLeftMs) => ({
+      type: 'ask',
+      id,
+      payload: { address, event: event as Event, timeoutMs: timeLeftMs, ...(options.priority === undefined ? {} : { priority: options.priority }) },
+    })) as Promise<TOutput>;
   }
 
   async send(address: string, event: unknown, options: RequestOptions = {}): Promise<void> {
-    await this.request(address, options, (id) => ({ type: 'send', id, payload: { address, event: event as Event } }));
+    await this.request(address, options, (id) => ({
+      type: 'send',
+      id,
+      payload: { address, event: event as Event, ...(options.priority === undefined ? {} : { priority: options.priority }) },
+    }));
   }
 
   actor(address: string): RemoteActor<any> {

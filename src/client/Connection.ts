@@ -95,6 +95,11 @@ export class Connection {
     this.ackTimer = options.clock.setTimeout(() => this.close(LocalClose.AckTimeout, 'no connection_ack in time', true), options.ackTimeoutMs, 'guard');
   }
 
+  /** Whether `closed` has been reported (a getter, so checks after calls that may close it are not narrowed away). */
+  get ended(): boolean {
+    return this.state === 'closed';
+  }
+
   get acked(): boolean {
     return this.state === 'acked';
   }
@@ -128,17 +133,24 @@ export class Connection {
       return;
     }
     this.state = 'open';
-    this.socket.send(JSON.stringify({ type: 'connection_init', ...(this.options.token === undefined ? {} : { payload: { token: this.options.token } }) }));
+    // batch: this client reads array frames, which lets the server pack records together.
+    this.socket.send(JSON.stringify({ type: 'connection_init', payload: { batch: true, ...(this.options.token === undefined ? {} : { token: this.options.token }) } }));
   }
 
+  /** A frame: one message, or (the client asks for batching in its init) an array of them, in order. */
   private received(data: unknown): void {
     if (this.state === 'closed') return;
     this.heardSinceTick = true;
-    const message = parse(data);
-    if (message === undefined) {
+    const messages = parse(data);
+    if (messages === undefined) {
       this.close(LocalClose.BadResponse, 'server sent a frame that is not an interlock.v1 message');
       return;
     }
+    // A handler may close this connection mid-frame (a subscriber unsubscribing, a bad message): stop there.
+    for (const message of messages) if (!this.ended) this.handle(message);
+  }
+
+  private handle(message: Inbound): void {
     if (message.type === 'ping') {
       this.socket.send(JSON.stringify({ type: 'pong', ...(message.payload === undefined ? {} : { payload: message.payload }) }));
       return;
@@ -215,17 +227,18 @@ export class Connection {
 
 type Inbound = ServerReply | ConnectionAckMessage | PingMessage | PongMessage;
 
-/** A server frame as a protocol message, or undefined when it is not one (checked field by field). */
-export function parse(data: unknown): Inbound | undefined {
+/** A server frame as its protocol messages (one, or a batch), or undefined when any is not one (checked field by field). */
+export function parse(data: unknown): Inbound[] | undefined {
   if (typeof data !== 'string') return undefined;
-  let m: unknown;
+  let frame: unknown;
   try {
-    m = JSON.parse(data);
+    frame = JSON.parse(data);
   } catch {
     // Not JSON: reported as undefined, which closes the socket with 4400.
     return undefined;
   }
-  return isObject(m) && typeof m.type === 'string' && wellFormed(m.type, m.id, m.payload) ? (m as unknown as Inbound) : undefined;
+  const messages = Array.isArray(frame) ? frame : [frame];
+  return messages.every((m) => isObject(m) && typeof m.type === 'string' && wellFormed(m.type, m.id, m.payload)) ? (messages as Inbound[]) : undefined;
 }
 
 function wellFormed(type: string, id: unknown, payload: unknown): boolean {

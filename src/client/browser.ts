@@ -13,7 +13,8 @@ export * from './shared.js';
 
 /** See index.ts: the same, with the global WebSocket as the default implementation. */
 export function connect<K extends Kinds = Kinds>(url: string, options: ClientOptions = {}): InterlockClient<K> {
-  return new Client<K>(url, options, () => {
+  // A browser cannot set headers on a WebSocket: the token rides in the URL unless told otherwise.
+  return new Client<K>(url, { tokenInQuery: true, ...options }, () => {
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (Impl === undefined) throw new Error('this environment has no global WebSocket');
     return Impl;

@@ -4,7 +4,7 @@ import type { AnyEventObject, AnyStateMachine, EventFromLogic, EventObject } fro
 import type { Clock } from '../clock.js';
 import type { PublicEvent } from '../events.js';
 import type { EventForAddress, Kinds } from '../runtime/handles.js';
-import type { ResumeFrom } from '../transport/protocol.js';
+import type { ResumeFrom, WirePriority } from '../transport/protocol.js';
 import type { WebSocketConstructor } from './socket.js';
 
 /** One record of an actor's stream, as it crossed the wire (the kind's public view only). */
@@ -22,6 +22,11 @@ export interface ClientRecord<T = unknown> {
    * current state): records were missed between the previous one and this.
    */
   readonly recovered?: false;
+  /**
+   * True on a snapshot record that replaced earlier snapshot records while this client read
+   * too slowly: `seq` jumps over them (only over snapshots) and this is the newer state.
+   */
+  readonly coalesced?: true;
 }
 
 /** Reconnect delays: exponential, capped, jittered; `attempts` in a row before giving up. */
@@ -41,7 +46,11 @@ export interface ReconnectBackoff {
 export interface ClientOptions {
   /** Sent in `connection_init` (and, where the WebSocket takes headers, as `Authorization: Bearer`). */
   token?: string;
-  /** Also put the token in the URL (`?token=`), for servers that authenticate browsers at the upgrade. Default false. */
+  /**
+   * Also put the token in the URL (`?token=`): the server authenticates the upgrade, and
+   * browsers cannot set headers on a WebSocket. Default: false in Node (the token goes in
+   * `Authorization: Bearer`), true in browsers. Query strings may end up in access logs.
+   */
   tokenInQuery?: boolean;
   /** The WebSocket constructor. Default: `ws` in Node, `globalThis.WebSocket` in browsers. */
   WebSocket?: WebSocketConstructor;
@@ -88,6 +97,8 @@ export interface SubscribeOptions {
 }
 
 export interface RequestOptions {
+  /** Mailbox lane of the event. Default `normal`. */
+  priority?: WirePriority;
   /**
    * Give up after this long (from the call, waiting for a connection included). For `ask`
    * the server gets the time left as its deadline. Default: `requestTimeoutMs`.

@@ -75,6 +75,14 @@ const sendBody = {
 export const tellSchema = { params: addressParams, body: sendBody } as const;
 export const askSchema = { params: addressParams, body: sendBody } as const;
 export const viewSchema = { params: addressParams } as const;
+export const eventsSchema = {
+  params: addressParams,
+  querystring: {
+    type: 'object',
+    properties: { token: { type: 'string', maxLength: 4096 }, since: { type: 'string', maxLength: 40 } },
+  },
+  headers: { type: 'object', properties: { 'last-event-id': { type: 'string', maxLength: 40 } } },
+} as const;
 
 export const listSchema = {
   querystring: {

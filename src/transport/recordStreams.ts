@@ -31,18 +31,20 @@ export interface WireItem {
 }
 
 /**
- * Serialize once per broadcast: the wire item of a record is built by its first subscriber
- * and shared by every other one, live or replaying from the ring (a WeakMap: it goes with
- * the record). A record belongs to one runtime, so to one boot epoch.
+ * Serialize once per broadcast: a record reaches every subscriber of its address (and every
+ * pattern subscriber) one after the other, synchronously, before the next record exists,
+ * so the first subscriber's encoding is reused by all the others from a one-record cache.
+ * A cache per record (a WeakMap) would keep every encoding alive as long as the replay ring
+ * keeps its record, doubling the ring's memory; a resume encodes what it replays again.
  */
-const items = new WeakMap<BusRecord, WireItem>();
+let lastRecord: BusRecord | undefined;
+let lastItem: WireItem | undefined;
 
 function item(r: BusRecord, base: number): WireItem {
-  let it = items.get(r);
-  if (it === undefined) {
-    it = { payload: encodeRecord(r, base), address: r.address, epoch: toWireEpoch(base, r.epoch), seq: r.seq, snapshot: r.type === 'snapshot' };
-    items.set(r, it);
-  }
+  if (r === lastRecord) return lastItem!;
+  const it: WireItem = { payload: encodeRecord(r, base), address: r.address, epoch: toWireEpoch(base, r.epoch), seq: r.seq, snapshot: r.type === 'snapshot' };
+  lastRecord = r;
+  lastItem = it;
   return it;
 }
 

@@ -1,6 +1,6 @@
 /**
  * A bus record as it crosses the wire (WebSocket `next` payloads, SSE `data:`). Encoded
- * once per record, not once per subscriber (recordStreams.ts caches it on the record).
+ * once per broadcast, not once per subscriber (recordStreams.ts reuses the encoding).
  *
  * What crosses: snapshot records as the runtime built them (the context already through
  * the kind's `view`), emitted events (a machine's output to its callers, e.g. a session's

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayServer, type GatewayServer } from '../../src/gateway/createGatewayServer.js';
 import { serveRuntime } from '../../src/gateway/serveRuntime.js';
 import type { Runtime } from '../../src/runtime/Runtime.js';
-import { attachWebSocket, type WebSocketTransport } from '../../src/transport/attachWebSocket.js';
 import { openBrowser, type Browser } from './chromium.js';
 
 // Browser globals inside page.evaluate / waitForFunction callbacks (this file is typed for Node).
@@ -31,15 +30,12 @@ let server: GatewayServer;
 let runtime: Runtime;
 let origin: string;
 let browser: Browser;
-let ws: WebSocketTransport | undefined;
 const chats: AbortController[] = [];
 
 beforeAll(async () => {
   const built = serveRuntime({ tokensPerSecond: 5 });
   runtime = built.runtime as unknown as Runtime;
   server = await createGatewayServer(runtime, { logger: false, token: TOKEN, models: [built.model], keepAliveMs: 0, defaultMetrics: false, store: built.store });
-  // The gateway mounts /ws itself once issue 10's server is wired into createGateway; until then, here.
-  if ((server.gateway as { websocket?: unknown }).websocket === undefined) ws = attachWebSocket(server.app.server, runtime, { token: TOKEN });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   origin = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
   browser = await openBrowser();
@@ -48,7 +44,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of chats) c.abort();
   await browser?.close();
-  await ws?.close();
   await runtime?.shutdown({ drain: false });
   if (server) {
     const closing = server.app.close();

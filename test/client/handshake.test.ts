@@ -17,7 +17,7 @@ describe('handshake', () => {
     const conn = await bounded(server.nextConnection(), 'a connection');
     expect(conn.socket.protocol).toBe('interlock.v1');
     expect(conn.request.headers.authorization).toBe('Bearer s3cret');
-    expect(await bounded(conn.next('connection_init'), 'init')).toEqual({ type: 'connection_init', payload: { token: 's3cret' } });
+    expect(await bounded(conn.next('connection_init'), 'init')).toEqual({ type: 'connection_init', payload: { batch: true, token: 's3cret' } });
     // Nothing but the init before the ack.
     expect(conn.received.map((m) => m.type)).toEqual(['connection_init']);
     conn.send({ type: 'connection_ack', payload: { epoch: 7, heartbeatMs: 0 } });
@@ -86,6 +86,22 @@ describe('handshake', () => {
     again.unsubscribe();
   });
 
+  it('reads a batched frame (a JSON array) in order, and passes the priority of a request', async () => {
+    const server = track(await fakeServer());
+    const client = track(connect(server.url));
+    const got = collect(client.subscribe('session/a'));
+    const asked = client.ask('session/a', { type: 'x' }, { priority: 'high' });
+    const conn = await bounded(server.nextConnection(), 'a connection');
+    const sub = await bounded(conn.next('subscribe'), 'subscribe');
+    const ask = await bounded(conn.next('ask'), 'ask');
+    expect(ask.payload.priority).toBe('high');
+    const record = (seq: number) => ({ type: 'next', id: sub.id, payload: { address: 'session/a', epoch: 1, seq, type: 'emitted', data: seq } });
+    conn.sendRaw(JSON.stringify([record(1), record(2), { type: 'result', id: ask.id, payload: { data: 'done' } }]));
+    expect(await bounded(asked, 'the answer')).toBe('done');
+    // Both records were delivered before the result that followed them in the frame.
+    expect(got.values.map((r) => r.seq)).toEqual([1, 2]);
+  });
+
   it('keeps the socket open across back-to-back requests (idleMs)', async () => {
     const server = track(await fakeServer({ onRequest: (conn, m) => m.type === 'ask' && conn.send({ type: 'result', id: m.id, payload: { data: 1 } }) }));
     const client = track(connect(server.url, { idleMs: 60_000 }));
@@ -148,6 +164,6 @@ describe('handshake', () => {
     sub.unsubscribe();
     const bad = collect(client.subscribe('session/*', { since: { epoch: 1, seq: 1 } }));
     await bad.ended;
-    expect(isInterlockError(bad.error, 'INTERLOCK_INVALID_REQUEST')).toBe(true);
+    expect(isInterlockError(bad.error, 'INTERLOCK_INVALID_MESSAGE')).toBe(true);
   });
 });

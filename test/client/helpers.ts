@@ -1,4 +1,6 @@
 import { afterEach } from 'vitest';
+import { WebSocket as NodeWebSocket } from 'ws';
+import type { WebSocketConstructor } from '../../src/client/index.js';
 import type { Observable, Subscription } from 'rxjs';
 
 /** Fails with `what` if `promise` has not settled within `ms` (a bound on a hung test, not a timing assertion). */
@@ -78,4 +80,16 @@ export function closeAfterEach(): <T extends { close(): Promise<unknown> }>(thin
     open.push(thing);
     return thing;
   };
+}
+
+/** The `ws` WebSocket, remembering every socket the client opens, so a test can cut one (`sockets.at(-1).terminate()`). */
+export function trackedWebSocket(): { WebSocket: WebSocketConstructor; sockets: NodeWebSocket[] } {
+  const sockets: NodeWebSocket[] = [];
+  const Tracked = class extends NodeWebSocket {
+    constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+      super(...args);
+      sockets.push(this);
+    }
+  };
+  return { WebSocket: Tracked as unknown as WebSocketConstructor, sockets };
 }

@@ -15,6 +15,21 @@ import { SUBPROTOCOL, type ServerMessage } from '../../src/transport/protocol.js
 
 export const SECRET = 'sk-test-7f3a9c';
 
+const blobs = new Map<number, string>();
+/**
+ * One flat string per size, shared by every actor that holds it (so memory readings see the
+ * transport, not copies). It has a newline every 100 characters, so its JSON is a new
+ * string each time it is encoded (nothing of it is shared with the blob).
+ */
+export function blob(size: number): string {
+  let b = blobs.get(size);
+  if (b === undefined) {
+    b = JSON.parse(JSON.stringify(`${'x'.repeat(99)}\n`.repeat(Math.ceil(size / 100)).slice(0, size))) as string;
+    blobs.set(size, b);
+  }
+  return b;
+}
+
 export interface VaultContext {
   n: number;
   secret: string;
@@ -32,7 +47,7 @@ export const vaultMachine = setup({
   on: {
     inc: { actions: assign({ n: ({ context }) => context.n + 1 }) },
     get: { actions: reply(({ context }) => context.n) },
-    big: { actions: assign({ n: ({ context }) => context.n + 1, blob: ({ event }) => 'x'.repeat(event.size) }) },
+    big: { actions: assign({ n: ({ context }) => context.n + 1, blob: ({ event }) => blob(event.size) }) },
     never: {},
     bigint: { actions: reply(() => 10n) },
     boom: {
@@ -228,4 +243,13 @@ export function refused(url: string, options: { headers?: Record<string, string>
       });
     });
   });
+}
+
+/** Polls `done` every 5 ms until it holds (bounded). */
+export async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!done()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

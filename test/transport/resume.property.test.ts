@@ -16,11 +16,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusRecord } from '../../src/index.js';
 import type { NextMessage, ResumeFrom } from '../../src/transport/protocol.js';
-import { encodeRecord, bootEpoch, toWireEpoch } from '../../src/transport/wireRecord.js';
+import { bootEpoch } from '../../src/transport/wireRecord.js';
+import { assertResume, checkExactlyOnce, RUNS, TINY_RING } from './exactlyOnce.js';
 import { closeAllServers, RawClient, startServer, vaultKind, type TestServer } from './helpers.js';
-
-const RUNS = Number(process.env.FC_RUNS ?? 200);
-const TINY_RING = 8;
 
 let s: TestServer;
 const truth = new Map<string, BusRecord[]>();
@@ -103,58 +101,13 @@ async function run(plan: Plan): Promise<number> {
   const c = client!;
   await c.until((m) => m.type === 'next' && m.payload.seq >= final.seq);
   c.terminate();
-  check(plan, address, got, final.seq);
+  checkExactlyOnce(got, truth.get(address)!, bootEpoch(s.rt), final.seq, plan.kind === 'tiny');
   return got.filter((p) => p.recovered === false).length;
-}
-
-function check(plan: Plan, address: string, got: NextMessage['payload'][], finalSeq: number): void {
-  const records = truth.get(address)!;
-  const base = bootEpoch(s.rt);
-  const bySeq = new Map(records.map((r) => [r.seq, r]));
-  const n = (seq: number) => {
-    // The state after record `seq`: the context of the latest snapshot record at or before it.
-    for (let q = seq; q > 0; q--) {
-      const r = bySeq.get(q);
-      if (r?.type === 'snapshot') return (r.data as { context: { n: number } }).context.n;
-    }
-    return undefined;
-  };
-  expect(got.length).toBeGreaterThan(0);
-  expect(got[0]!.type).toBe('snapshot'); // a fresh subscription starts from the current state
-  let prev = got[0]!.seq;
-  for (let i = 1; i < got.length; i++) {
-    const p = got[i]!;
-    if (p.recovered === false) {
-      expect(plan.kind, 'only a ring of 8 loses a resume point').toBe('tiny');
-      expect(p.seq, 'a recovered snapshot skips what is gone').toBeGreaterThan(prev + 1);
-      expect(p.seq - prev, 'and only when more than the ring was missed').toBeGreaterThan(TINY_RING);
-      expect((p.data as { context: { n: number } }).context.n).toBe(n(p.seq));
-    } else {
-      expect(p.seq, `record ${i} after seq ${prev}`).toBe(prev + 1);
-      const r = bySeq.get(p.seq)!;
-      expect(JSON.stringify(p)).toBe(encodeRecord(r, base));
-    }
-    expect(p.epoch).toBe(toWireEpoch(base, records[0]!.epoch));
-    prev = p.seq;
-  }
-  expect(prev).toBe(finalSeq);
-  expect((got[0]!.data as { context: { n: number } }).context.n).toBe(n(got[0]!.seq));
 }
 
 describe('resume over a raw ws client', () => {
   it(`delivers every record once, in order, across random forced disconnects (${RUNS} runs)`, { timeout: 600_000 }, async () => {
-    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-    console.log(`resume property: seed ${seed} (FC_SEED=${seed} to replay), ${RUNS} runs`);
-    let recovered = 0;
-    let cuts = 0;
-    await fc.assert(
-      fc.asyncProperty(plans, async (plan) => {
-        recovered += await run(plan);
-        cuts += plan.cuts.filter((i) => i < plan.events).length;
-      }),
-      { numRuns: RUNS, seed, verbose: 1, endOnFailure: true },
-    );
-    console.log(`resume property: ${cuts} forced disconnects, ${recovered} resumes past the ring answered with recovered:false`);
+    await assertResume('resume property', plans, run);
   });
 
   it('resumes from a point the ring of 8 no longer holds with one recovered:false snapshot, then gapless', async () => {
