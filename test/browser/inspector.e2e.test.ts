@@ -20,7 +20,7 @@ import { openBrowser, type Browser } from './chromium.js';
 declare const document: { getElementById(id: string): unknown };
 declare const window: Record<string, unknown>;
 declare const location: { search: string };
-declare const MutationObserver: new (cb: (changes: { target: unknown }[]) => void) => { observe(node: unknown, options: object): void };
+declare const MutationObserver: new (cb: (changes: { target: unknown; oldValue: string | null }[]) => void) => { observe(node: unknown, options: object): void };
 
 const TOKEN = 'e2e-token';
 const SESSION = 'e2e';
@@ -119,13 +119,17 @@ describe('inspector page (Chromium)', { timeout: 60_000 }, () => {
       const flashed: string[] = [];
       window.litStates = seen;
       window.flashed = flashed;
+      // Records come in batches (several records of one WebSocket frame are applied in one
+      // task): each change's new class is the next change's old value, or the class now.
       new MutationObserver((changes) => {
-        for (const c of changes) {
+        changes.forEach((c, i) => {
           const g = c.target as { matches?(s: string): boolean; getAttribute(n: string): string | null };
-          if (g.matches?.('g.state.active') && seen.at(-1) !== g.getAttribute('data-path')) seen.push(g.getAttribute('data-path')!);
-          if (g.matches?.('g.edge.flash')) flashed.push(`${g.getAttribute('data-source')} -${g.getAttribute('data-event')}-> ${g.getAttribute('data-target')}`);
-        }
-      }).observe(document.getElementById('chart'), { subtree: true, attributes: true, attributeFilter: ['class'] });
+          const next = changes.slice(i + 1).find((d) => d.target === c.target);
+          const cls = ` ${next ? next.oldValue : g.getAttribute('class')} `;
+          if (g.matches?.('g.state') && cls.includes(' active ') && seen.at(-1) !== g.getAttribute('data-path')) seen.push(g.getAttribute('data-path')!);
+          if (g.matches?.('g.edge') && cls.includes(' flash ')) flashed.push(`${g.getAttribute('data-source')} -${g.getAttribute('data-event')}-> ${g.getAttribute('data-target')}`);
+        });
+      }).observe(document.getElementById('chart'), { subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
     });
 
     const first = await prompt(`Please answer at length: ${LONG}`);
