@@ -1,11 +1,15 @@
 // Builds the library to dist/ (ESM, one file per public entry, dependencies external) and
 // its .d.ts with tsc (stripInternal drops @internal members from the published types),
 // plus the browser bundle of the client (dist/browser/interlock-client.js: RxJS inside, no
-// `ws`, nothing from Node), which test/client/bundle.test.ts builds and checks too.
-import { build } from 'esbuild';
+// `ws`, nothing from Node), which test/client/bundle.test.ts builds and checks too, and
+// the inspector page (dist/inspector/: self-contained, see inspector/build.mjs).
+import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { buildInspector } from './inspector/build.mjs';
+
+const { build } = esbuild;
 
 /** `interlock/client` for a `<script type="module">` with no bundler: self-contained ESM. */
 export const browserClientBuild = {
@@ -38,7 +42,9 @@ async function main() {
   });
   await build(browserClientBuild);
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  console.log(`built ${entries.join(', ')}, dist/browser/interlock-client.js -> dist/`);
+  mkdirSync('dist/inspector', { recursive: true });
+  for (const [name, file] of await buildInspector(esbuild)) writeFileSync(`dist/inspector/${name}`, file.body);
+  console.log(`built ${entries.join(', ')}, dist/browser/interlock-client.js, dist/inspector/ -> dist/`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -8,6 +8,7 @@ import type { Case } from './harness.js';
 import { gatewayGroups } from './gateway.js';
 import { heapGroups } from './heap.js';
 import { inspectGroups } from './inspect.js';
+import { inspectorGroups } from './inspector.js';
 import { streamGroups, streamPrepare } from './streaming.js';
 import { tellGroups } from './tell.js';
 
@@ -38,4 +39,5 @@ export const SUITES: Record<string, Suite> = {
   gateway: { groups: gatewayGroups },
   stream: { prepare: streamPrepare, groups: streamGroups },
   inspect: { groups: inspectGroups },
+  inspector: { groups: inspectorGroups },
 };

@@ -43,6 +43,30 @@ function lowest(name) {
   return m[1];
 }
 
+const INSPECTOR_CHECK = `
+import { createRuntime } from 'interlock';
+import { workerMachine } from 'interlock/machines';
+import { createGatewayServer } from 'interlock/gateway';
+const runtime = createRuntime({ kinds: { worker: { machine: workerMachine({ process: async (x) => x }) } } });
+const { app } = await createGatewayServer(runtime, { logger: false, defaultMetrics: false });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const base = 'http://127.0.0.1:' + app.server.address().port + '/inspector/';
+const html = await fetch(base);
+const js = await fetch(base + 'app.js');
+const body = await js.text();
+// app.js and the chunks it imports (ELK's is loaded with the first chart): every one served.
+let size = body.length;
+for (const chunk of new Set(body.match(/chunk-[A-Za-z0-9]+\\.js/g) ?? [])) {
+  const r = await fetch(base + chunk);
+  if (r.status !== 200) throw new Error('inspector chunk not served: ' + chunk + ' ' + r.status);
+  size += (await r.text()).length;
+}
+await app.close();
+await runtime.shutdown();
+if (html.status !== 200 || js.status !== 200 || size < 1000000) throw new Error('inspector not served: ' + html.status + ' ' + js.status + ' ' + size + ' bytes');
+console.log('inspector ok');
+`;
+
 for (const entry of Object.values(pkg.exports)) {
   if (!existsSync(join(root, entry.import)) || !existsSync(join(root, entry.types))) {
     console.error(`consumer check: ${entry.import} or ${entry.types} is missing; run \`npm run build\` first.`);
@@ -60,6 +84,7 @@ step('tarball holds dist/ and the bin only', () => {
   for (const entry of Object.values(pkg.exports)) {
     for (const f of [entry.import, entry.types]) if (!files.includes(f.replace(/^\.\//, ''))) throw new Error(`tarball lacks ${f}`);
   }
+  for (const f of ['index.html', 'app.js', 'app.css']) if (!files.includes(`dist/inspector/${f}`)) throw new Error(`tarball lacks dist/inspector/${f}`);
 });
 
 cpSync(join(root, 'test', 'consumer'), app, { recursive: true, filter: (src) => !/[/\\](node_modules|out)$/.test(src) });
@@ -77,6 +102,11 @@ step('tsc, moduleResolution NodeNext, skipLibCheck false', () => run(process.exe
 step('tsc, moduleResolution Bundler, skipLibCheck false', () => run(process.execPath, [tsc, '-p', 'tsconfig.bundler.json'], app));
 const out = step('node out/app.js', () => run(process.execPath, ['out/app.js'], app));
 if (!out.includes('consumer ok')) step('app output', () => { throw new Error(`expected 'consumer ok', got:\n${out}`); });
+// The inspector page ships built (dist/inspector/): the installed gateway serves it without a build step.
+const served = step('the installed gateway serves /inspector/ from dist/inspector/', () =>
+  run(process.execPath, ['--input-type=module', '-e', INSPECTOR_CHECK], app),
+);
+if (!served.includes('inspector ok')) step('inspector output', () => { throw new Error(`expected 'inspector ok', got:\n${served}`); });
 
 if (keep) console.log(`consumer check: left in ${tmp}`);
 else rmSync(tmp, { recursive: true, force: true });

@@ -116,6 +116,11 @@ export interface Served extends GatewayServer {
   shutdown(): Promise<void>;
 }
 
+/** The inspector page's URL as `serve` prints it: with the token, so opening it is enough. */
+export function inspectorUrl(url: string, token: string | undefined): string {
+  return `${url}/inspector/${token === undefined ? '' : `?token=${encodeURIComponent(token)}`}`;
+}
+
 export async function serve(config: ServeConfig, print: (line: string) => void): Promise<Served> {
   if (config.token === undefined && !isLoopback(config.host)) {
     throw new UsageError(
@@ -154,6 +159,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
   print(`  inspect  GET ${url}/v1/kinds/{kind}/machine   ${url}/v1/actors/{kind}/{key}/mailbox   (docs/inspector.md)`);
   if (config.stately !== undefined) print(`  stately  sending to the Stately relay at ${config.stately}`);
+  if (user.gateway?.inspector !== false) print(`  inspector ${inspectorUrl(url, config.token)}`);
   print(
     config.token === undefined
       ? `  auth     none: no token set, so bound to loopback only (set --token or INTERLOCK_TOKEN to require one)`

@@ -20,6 +20,7 @@ import { eventRoutes } from './events.js';
 import { handleChat, logFailure } from './chat.js';
 import { inspectRoutes } from './inspect.js';
 import { createHealth } from './health.js';
+import { inspectorRoutes } from './inspectorPage.js';
 import { GatewayError, toWire, type WireCode } from './httpErrors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { chatSchema, healthSchema } from './schemas.js';
@@ -56,6 +57,8 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
   store?: SnapshotStore;
+  /** Serve the inspector page at `/inspector/` (its data routes still need the token). Default true. */
+  inspector?: boolean;
 }
 
 export interface GatewayPlugin extends FastifyPluginAsync {
@@ -103,11 +106,12 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
       // Route config, not the URL: the plugin may be mounted under a prefix.
-      const config = request.routeOptions.config as { health?: boolean; queryToken?: boolean } | undefined;
+      const config = request.routeOptions.config as { health?: boolean; queryToken?: boolean; page?: boolean } | undefined;
       const isHealth = config?.health === true;
       // Routes a browser's EventSource reads may take the token as ?token= (it cannot set headers).
       const queryToken = config?.queryToken === true ? (request.query as { token?: unknown }).token : undefined;
-      if (!(isHealth && !request.url.includes('?'))) checkAuth(request.headers.authorization, typeof queryToken === 'string' ? queryToken : undefined);
+      // The inspector's static files hold no data; a browser opening the page cannot send a header.
+      if (!(isHealth && !request.url.includes('?')) && config?.page !== true) checkAuth(request.headers.authorization, typeof queryToken === 'string' ? queryToken : undefined);
       if (draining && !isHealth) {
         throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
       }
@@ -177,6 +181,8 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
       const { status, body } = health.report({ ...(q.address === undefined ? {} : { address: q.address }), addresses: q.addresses === 'true' }, draining);
       return reply.code(status).send(body);
     });
+
+    if (options.inspector !== false) inspectorRoutes(app);
 
     if (metrics) {
       const registry = metrics.registry;

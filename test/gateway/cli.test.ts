@@ -53,6 +53,19 @@ describe('interlock serve (child process)', { timeout: 60_000 }, () => {
     const s = start(['--port', '0', '--drain-ms', '5000']);
     const url = await listening(s);
     expect(s.stderr()).toMatch(/auth\s+none: no token set, so bound to loopback only/);
+    // The inspector page, built from the sources on the first request (nothing prebuilt in a clone).
+    const page = /inspector (http:\/\/\S+)/.exec(s.stderr())?.[1];
+    expect(page).toBe(`${url}/inspector/`);
+    const html = await fetch(page!);
+    expect(html.status).toBe(200);
+    expect(await html.text()).toContain('<script type="module" src="app.js">');
+    const js = await fetch(`${page}app.js`);
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    // ELK, most of the code, is a chunk app.js loads with the first chart.
+    const chunks = [...new Set((await js.text()).match(/chunk-[A-Za-z0-9]+\.js/g))];
+    expect(chunks.length).toBeGreaterThan(0);
+    const sizes = await Promise.all(chunks.map(async (c) => (await (await fetch(`${page}${c}`)).text()).length));
+    expect(Math.max(...sizes)).toBeGreaterThan(1_000_000);
 
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -93,6 +106,7 @@ describe('interlock serve (child process)', { timeout: 60_000 }, () => {
     const url = await listening(s);
     expect(s.stderr()).toMatch(/kinds: session, agent, counter/);
     expect(s.stderr()).toMatch(/Bearer token required/);
+    expect(s.stderr()).toContain(`inspector ${url}/inspector/?token=tok`);
     const ask = (auth: string) =>
       fetch(`${url}/v1/actors/counter/c1/ask`, {
         method: 'POST',
