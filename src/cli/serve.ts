@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BusyPolicy } from '../../machines/session.js';
+import type { BusyPolicy, DisconnectPolicy } from '../../machines/session.js';
 import { isLoopback } from '../gateway/auth.js';
 import { createGatewayServer, type GatewayServer } from '../gateway/createGatewayServer.js';
 import type { GatewayOptions } from '../gateway/createGateway.js';
@@ -23,6 +23,7 @@ export const USAGE = `Usage: interlock serve [options]
   --model M           model name at the upstream (and the id clients send)
   --api-key K         upstream API key (or INTERLOCK_UPSTREAM_API_KEY)
   --on-busy P         prompt while a stream runs: interrupt (default) | enqueue | reject
+  --on-disconnect P   a chat client hangs up: cancel (default) | detach (its stream runs on, into the history)
   --config FILE       module exporting { kinds?, gateway?, runtime? } (your own machines)
   --drain-ms N        how long in-flight work may finish on SIGINT/SIGTERM (default 10000)
   --log-level L       pino level (default info)
@@ -36,6 +37,7 @@ export interface ServeConfig {
   model: string | undefined;
   apiKey: string | undefined;
   onBusy: BusyPolicy | undefined;
+  onDisconnect: DisconnectPolicy | undefined;
   config: string | undefined;
   drainMs: number;
   logLevel: string;
@@ -56,6 +58,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
       model: { type: 'string' },
       'api-key': { type: 'string' },
       'on-busy': { type: 'string' },
+      'on-disconnect': { type: 'string' },
       config: { type: 'string' },
       'drain-ms': { type: 'string' },
       'log-level': { type: 'string' },
@@ -69,6 +72,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
   if (onBusy !== undefined && !['interrupt', 'enqueue', 'reject'].includes(onBusy)) {
     throw new UsageError(`--on-busy must be interrupt, enqueue or reject, got '${onBusy}'`);
   }
+  const onDisconnect = values['on-disconnect'];
+  if (onDisconnect !== undefined && onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw new UsageError(`--on-disconnect must be cancel or detach, got '${onDisconnect}'`);
+  }
   if (values.upstream !== undefined && values.model === undefined) throw new UsageError('--upstream needs --model (the model the upstream should run)');
   const token = values.token ?? (env.INTERLOCK_TOKEN || undefined);
   return {
@@ -79,6 +86,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     model: values.model,
     apiKey: values['api-key'] ?? (env.INTERLOCK_UPSTREAM_API_KEY || undefined),
     onBusy: onBusy as BusyPolicy | undefined,
+    onDisconnect,
     config: values.config,
     drainMs,
     logLevel: values['log-level'] ?? 'info',
@@ -128,6 +136,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     models: [built.model],
     ...(config.token === undefined ? {} : { token: config.token }),
     ...(built.store === undefined ? {} : { store: built.store }),
+    ...(config.onDisconnect === undefined ? {} : { onDisconnect: config.onDisconnect }),
     ...user.gateway,
   });
   const address = await server.app.listen({ port: config.port, host: config.host });

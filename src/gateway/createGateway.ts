@@ -9,6 +9,8 @@
  * set. Every error is OpenAI-shaped (see httpErrors.ts); the full error goes to the log.
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { DisconnectPolicy } from '../../machines/session.js';
+import { errors } from '../errors.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { actorRoutes } from './actors.js';
@@ -40,6 +42,14 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
   store?: SnapshotStore;
+  /**
+   * What a chat client's hang-up does to its request: `cancel` (its stream is aborted down
+   * to the upstream socket, or its waiting prompt dropped) or `detach` (it runs to its end
+   * into the session's history, for nobody). Sent with every prompt, so it overrides the
+   * session kind's own `onDisconnect`; a request may name its own with
+   * `X-Interlock-On-Disconnect`. Default 'cancel'.
+   */
+  onDisconnect?: DisconnectPolicy;
 }
 
 export interface GatewayPlugin extends FastifyPluginAsync {
@@ -55,6 +65,10 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
   const models = [...(options.models ?? ['interlock'])];
   const bodyLimit = options.bodyLimit ?? 1_048_576;
   const checkAuth = bearerCheck(options.token);
+  const onDisconnect = options.onDisconnect ?? 'cancel';
+  if (onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw errors.invalidConfig(`\`onDisconnect\` must be 'cancel' or 'detach', got ${String(onDisconnect)}`, 'createGateway options');
+  }
   let draining = false;
   let metrics: GatewayMetrics | undefined;
 
@@ -108,6 +122,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
         keepAliveMs: options.keepAliveMs ?? 15_000,
         maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
         metrics,
+        onDisconnect,
         forgetAnonymous,
       };
       app.post('/v1/chat/completions', { schema: chatSchema, bodyLimit }, async (request, reply) => {
