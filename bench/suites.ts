@@ -7,6 +7,7 @@ import { backlogGroups } from './backlog.js';
 import type { Case } from './harness.js';
 import { gatewayGroups } from './gateway.js';
 import { heapGroups } from './heap.js';
+import { inspectGroups } from './inspect.js';
 import { streamGroups, streamPrepare } from './streaming.js';
 import { tellGroups } from './tell.js';
 
@@ -36,4 +37,5 @@ export const SUITES: Record<string, Suite> = {
   heap: { groups: heapGroups },
   gateway: { groups: gatewayGroups },
   stream: { prepare: streamPrepare, groups: streamGroups },
+  inspect: { groups: inspectGroups },
 };

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BusyPolicy, DisconnectPolicy } from '../../machines/session.js';
 import { isLoopback } from '../gateway/auth.js';
+import { DEFAULT_STATELY_URL, STATELY_WARNING } from '../inspect/stately.js';
 import { createGatewayServer, type GatewayServer } from '../gateway/createGatewayServer.js';
 import type { GatewayOptions } from '../gateway/createGateway.js';
 import { serveRuntime, type ServeRuntimeOptions } from '../gateway/serveRuntime.js';
@@ -25,6 +26,9 @@ export const USAGE = `Usage: interlock serve [options]
   --on-busy P         prompt while a stream runs: interrupt (default) | enqueue | reject
   --on-disconnect P   a chat client hangs up: cancel (default) | detach (its stream runs on, into the history)
   --config FILE       module exporting { kinds?, gateway?, runtime? } (your own machines)
+  --stately           forward actors to the Stately inspector (needs @statelyai/inspect;
+                      actor data leaves this machine)
+  --stately-url URL   the Stately relay to send to (default ws://localhost:8081)
   --drain-ms N        how long in-flight work may finish on SIGINT/SIGTERM (default 10000)
   --log-level L       pino level (default info)
 `;
@@ -41,6 +45,8 @@ export interface ServeConfig {
   config: string | undefined;
   drainMs: number;
   logLevel: string;
+  /** The Stately relay URL when --stately is on. */
+  stately: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -62,6 +68,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
       config: { type: 'string' },
       'drain-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      stately: { type: 'boolean' },
+      'stately-url': { type: 'string' },
     },
   });
   const port = Number(values.port ?? env.PORT ?? 8080);
@@ -78,6 +86,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
   }
   if (values.upstream !== undefined && values.model === undefined) throw new UsageError('--upstream needs --model (the model the upstream should run)');
   const token = values.token ?? (env.INTERLOCK_TOKEN || undefined);
+  if (values['stately-url'] !== undefined && !values.stately) throw new UsageError('--stately-url needs --stately');
+  if (values['stately-url'] !== undefined && !/^wss?:\/\//.test(values['stately-url'])) throw new UsageError(`--stately-url must be a ws:// or wss:// URL, got '${values['stately-url']}'`);
   return {
     port,
     host: values.host ?? '127.0.0.1',
@@ -90,6 +100,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     config: values.config,
     drainMs,
     logLevel: values['log-level'] ?? 'info',
+    stately: values.stately ? (values['stately-url'] ?? DEFAULT_STATELY_URL) : undefined,
   };
 }
 
@@ -137,6 +148,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     ...(config.token === undefined ? {} : { token: config.token }),
     ...(built.store === undefined ? {} : { store: built.store }),
     ...(config.onDisconnect === undefined ? {} : { onDisconnect: config.onDisconnect }),
+    ...(config.stately === undefined ? {} : { stately: { url: config.stately, warn: () => print(`  WARNING  ${STATELY_WARNING}`) } }),
     ...user.gateway,
   });
   const address = await server.app.listen({ port: config.port, host: config.host });
@@ -148,6 +160,8 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
   }
   print(`  actors   ${url}/v1/actors/{kind}/{key}/tell|ask   kinds: ${kinds.join(', ')}`);
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
+  print(`  inspect  GET ${url}/v1/kinds/{kind}/machine   ${url}/v1/actors/{kind}/{key}/mailbox   (docs/inspector.md)`);
+  if (config.stately !== undefined) print(`  stately  sending to the Stately relay at ${config.stately}`);
   print(
     config.token === undefined
       ? `  auth     none: no token set, so bound to loopback only (set --token or INTERLOCK_TOKEN to require one)`

@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime/Runtime.js';
 import { actorRoutes } from './actors.js';
 import { bearerCheck } from './auth.js';
 import { handleChat, logFailure } from './chat.js';
+import { inspectRoutes } from './inspect.js';
 import { createHealth } from './health.js';
 import { GatewayError, toWire, type WireCode } from './httpErrors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -137,6 +138,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     await app.register(
       async (actors) => {
         actorRoutes(actors, { runtime, askTimeoutMs: options.askTimeoutMs ?? 30_000 });
+        inspectRoutes(actors, runtime);
       },
       { bodyLimit } as never,
     );

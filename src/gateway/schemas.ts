@@ -86,6 +86,7 @@ export const listSchema = {
       // Query values are strings on the wire (the server does not coerce types).
       limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
       after: { type: 'string', maxLength: 400 },
+      q: { type: 'string', maxLength: 200 },
     },
   },
 } as const;

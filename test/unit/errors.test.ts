@@ -35,6 +35,7 @@ describe('error catalogue', () => {
       invalidKind: [errors.invalidKind('a', 'no machine'), 'INTERLOCK_INVALID_KIND'],
       invalidConfig: [errors.invalidConfig('bad clock'), 'INTERLOCK_INVALID_CONFIG'],
       storeFailed: [errors.storeFailed('a/1', 'load', new Error('down')), 'INTERLOCK_STORE_FAILED'],
+      missingPeer: [errors.missingPeer('@x/y', 'a/1 feature', 'npm install @x/y'), 'INTERLOCK_MISSING_PEER'],
     };
     // Every constructor is in the table (a new one must say which code it builds).
     expect(Object.keys(built).sort()).toEqual(Object.keys(errors).sort());
@@ -77,6 +78,7 @@ describe('error catalogue', () => {
       INTERLOCK_ACTOR_LIMIT: true,
       INTERLOCK_EVENT_NOT_PUBLIC: true,
       INTERLOCK_RETRY_EXHAUSTED: true,
+      INTERLOCK_MISSING_PEER: false,
     };
     expect(Object.fromEntries(Object.entries(ErrorCodes).map(([code, entry]) => [code, entry.public]))).toEqual(publicFlag);
     for (const [code, isPublic] of Object.entries(publicFlag) as [ErrorCode, boolean][]) {
