@@ -2,11 +2,13 @@
 // installs the tarball into a temp copy of test/consumer/ together with the lowest xstate
 // and rxjs our peerDependencies allow (the repo's own tests run the newest, from the lock
 // file), type-checks the app with skipLibCheck: false under moduleResolution NodeNext and
-// Bundler, then runs it with node so the ESM entry points must resolve at run time.
+// Bundler, then runs it with node so the ESM entry points must resolve at run time. Last,
+// `npx interlock serve` from that install answers a chat: the CLI's own dependencies
+// (fastify, pino, prom-client) must come with the package (docs/http.md, "Packaging").
 // Needs the npm registry (or its cache) for xstate, rxjs and @types/node; nothing else.
 //
 //   node scripts/consumer-check.mjs [--keep]     (--keep leaves the temp dir for a look)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +109,45 @@ const served = step('the installed gateway serves /inspector/ from dist/inspecto
   run(process.execPath, ['--input-type=module', '-e', INSPECTOR_CHECK], app),
 );
 if (!served.includes('inspector ok')) step('inspector output', () => { throw new Error(`expected 'inspector ok', got:\n${served}`); });
+await serveCheck();
 
 if (keep) console.log(`consumer check: left in ${tmp}`);
 else rmSync(tmp, { recursive: true, force: true });
 console.log(`consumer check: ok (interlock ${pkg.version} with xstate ${lowest('xstate')}, rxjs ${lowest('rxjs')})`);
+
+/** `npx interlock serve` in the consumer app (its own process group), one chat, then SIGTERM to that group. */
+async function serveCheck() {
+  const t0 = Date.now();
+  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+  const child = spawn(npx, ['--no-install', 'interlock', 'serve', '--port', '0', '--log-level', 'silent'], {
+    cwd: app,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, INTERLOCK_TOKEN: '' },
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let problem;
+  try {
+    let url;
+    while (!(url = /listening on (http:\/\/\S+)/.exec(err)?.[1])) {
+      if (Date.now() - t0 > 60_000 || child.exitCode !== null) throw new Error(`it did not start:\n${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'interlock-simulated', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const answer = (await res.json())?.choices?.[0]?.message?.content;
+    if (res.status !== 200 || typeof answer !== 'string' || answer === '') throw new Error(`chat answered ${res.status}: ${JSON.stringify(answer)}`);
+  } catch (e) {
+    problem = e;
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+  }
+  await exited;
+  if (problem) step('npx interlock serve from the tarball', () => { throw problem; });
+  console.log(`consumer check: npx interlock serve from the tarball answers a chat (${Date.now() - t0} ms)`);
+}

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BusyPolicy } from '../../machines/session.js';
+import type { BusyPolicy, DisconnectPolicy } from '../../machines/session.js';
 import { isLoopback } from '../gateway/auth.js';
 import { DEFAULT_STATELY_URL, STATELY_WARNING } from '../inspect/stately.js';
 import { createGatewayServer, type GatewayServer } from '../gateway/createGatewayServer.js';
@@ -24,6 +24,7 @@ export const USAGE = `Usage: interlock serve [options]
   --model M           model name at the upstream (and the id clients send)
   --api-key K         upstream API key (or INTERLOCK_UPSTREAM_API_KEY)
   --on-busy P         prompt while a stream runs: interrupt (default) | enqueue | reject
+  --on-disconnect P   a chat client hangs up: cancel (default) | detach (its stream runs on, into the history)
   --config FILE       module exporting { kinds?, gateway?, runtime? } (your own machines)
   --stately           forward actors to the Stately inspector (needs @statelyai/inspect;
                       actor data leaves this machine)
@@ -40,6 +41,7 @@ export interface ServeConfig {
   model: string | undefined;
   apiKey: string | undefined;
   onBusy: BusyPolicy | undefined;
+  onDisconnect: DisconnectPolicy | undefined;
   config: string | undefined;
   drainMs: number;
   logLevel: string;
@@ -62,6 +64,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
       model: { type: 'string' },
       'api-key': { type: 'string' },
       'on-busy': { type: 'string' },
+      'on-disconnect': { type: 'string' },
       config: { type: 'string' },
       'drain-ms': { type: 'string' },
       'log-level': { type: 'string' },
@@ -77,6 +80,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
   if (onBusy !== undefined && !['interrupt', 'enqueue', 'reject'].includes(onBusy)) {
     throw new UsageError(`--on-busy must be interrupt, enqueue or reject, got '${onBusy}'`);
   }
+  const onDisconnect = values['on-disconnect'];
+  if (onDisconnect !== undefined && onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw new UsageError(`--on-disconnect must be cancel or detach, got '${onDisconnect}'`);
+  }
   if (values.upstream !== undefined && values.model === undefined) throw new UsageError('--upstream needs --model (the model the upstream should run)');
   const token = values.token ?? (env.INTERLOCK_TOKEN || undefined);
   if (values['stately-url'] !== undefined && !values.stately) throw new UsageError('--stately-url needs --stately');
@@ -89,6 +96,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     model: values.model,
     apiKey: values['api-key'] ?? (env.INTERLOCK_UPSTREAM_API_KEY || undefined),
     onBusy: onBusy as BusyPolicy | undefined,
+    onDisconnect,
     config: values.config,
     drainMs,
     logLevel: values['log-level'] ?? 'info',
@@ -144,6 +152,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     models: [built.model],
     ...(config.token === undefined ? {} : { token: config.token }),
     ...(built.store === undefined ? {} : { store: built.store }),
+    ...(config.onDisconnect === undefined ? {} : { onDisconnect: config.onDisconnect }),
     ...(config.stately === undefined ? {} : { stately: { url: config.stately, warn: () => print(`  WARNING  ${STATELY_WARNING}`) } }),
     ...user.gateway,
   });

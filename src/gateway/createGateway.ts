@@ -10,6 +10,8 @@
  * set. Every error is OpenAI-shaped (see httpErrors.ts); the full error goes to the log.
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { DisconnectPolicy } from '../../machines/session.js';
+import { errors } from '../errors.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { attachWebSocket, type WebSocketTransport } from '../transport/attachWebSocket.js';
@@ -59,6 +61,14 @@ export interface GatewayOptions {
   store?: SnapshotStore;
   /** Serve the inspector page at `/inspector/` (its data routes still need the token). Default true. */
   inspector?: boolean;
+  /**
+   * What a chat client's hang-up does to its request: `cancel` (its stream is aborted down
+   * to the upstream socket, or its waiting prompt dropped) or `detach` (it runs to its end
+   * into the session's history, for nobody). Sent with every prompt, so it overrides the
+   * session kind's own `onDisconnect`; a request may name its own with
+   * `X-Interlock-On-Disconnect`. Default 'cancel'.
+   */
+  onDisconnect?: DisconnectPolicy;
 }
 
 export interface GatewayPlugin extends FastifyPluginAsync {
@@ -76,6 +86,10 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
   const models = [...(options.models ?? ['interlock'])];
   const bodyLimit = options.bodyLimit ?? 1_048_576;
   const checkAuth = bearerCheck(options.token, options.authenticate);
+  const onDisconnect = options.onDisconnect ?? 'cancel';
+  if (onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw errors.invalidConfig(`\`onDisconnect\` must be 'cancel' or 'detach', got ${String(onDisconnect)}`, 'createGateway options');
+  }
   let draining = false;
   let metrics: GatewayMetrics | undefined;
   let websocket: WebSocketTransport | undefined;
@@ -134,6 +148,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
         keepAliveMs: options.keepAliveMs ?? 15_000,
         maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
         metrics,
+        onDisconnect,
         forgetAnonymous,
       };
       app.post('/v1/chat/completions', { schema: chatSchema, bodyLimit }, async (request, reply) => {

@@ -20,6 +20,7 @@ export const chatSchema = {
     properties: {
       'x-session-id': { type: 'string', pattern: KEY_PATTERN },
       'x-interlock-on-busy': { type: 'string', enum: ['interrupt', 'enqueue', 'reject', 'rollback'] },
+      'x-interlock-on-disconnect': { type: 'string', enum: ['cancel', 'detach'] },
     },
   },
   body: {
