@@ -91,7 +91,7 @@ interface TransitionLike {
   delay?: string | number;
 }
 
-/** The graph of one kind's machine. Built on request (cache it if you serve it often). */
+/** The graph of one kind's machine. Built on request (cache it if you serve it often). @internal */
 export function machineGraph(kind: Pick<Kind, 'name' | 'machine' | 'publicEvents'>): MachineGraph {
   const machine: AnyStateMachine = kind.machine;
   return {

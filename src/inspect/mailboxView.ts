@@ -52,6 +52,7 @@ export interface MailboxView {
   readonly postponed: readonly MailboxEntry[];
 }
 
+/** @internal */
 export interface MailboxSource {
   readonly address: string;
   readonly kind: Kind;
@@ -59,6 +60,7 @@ export interface MailboxSource {
   openTurns(): Envelope[];
 }
 
+/** @internal */
 export function mailboxView(source: MailboxSource, now: number): MailboxView {
   const { mailbox, kind } = source;
   const queued: Envelope[] = [];

@@ -15,6 +15,7 @@ export interface ShownEvent {
   readonly payload?: unknown;
 }
 
+/** @internal */
 export function shownEvent(kind: Pick<Kind, 'publicEvents' | 'eventView'>, event: EventObject): ShownEvent {
   const type = event.type;
   const internal = isReservedType(type);

@@ -44,7 +44,7 @@ export interface TransitionData {
   readonly requestId?: string;
 }
 
-/** What the tap needs from the actor it watches. */
+/** What the tap needs from the actor it watches. @internal */
 export interface TapHost {
   readonly kind: Kind;
   readonly channel: Channel;
@@ -66,6 +66,7 @@ export interface Tap {
 /**
  * Attaches to `actor`'s system. Attached before `start()`, the first record is the start
  * (`from: null`); attached to a running actor, records begin with its next macrostep.
+ * @internal
  */
 export function tapActor(host: TapHost, actor: AnyActor, beforeStart: boolean): Tap {
   let taken: TakenTransition[] = [];
