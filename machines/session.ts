@@ -25,6 +25,7 @@ import {
   type KindConfig,
   type Provider,
 } from '../src/index.js';
+import { AnswerText } from './AnswerText.js';
 
 /**
  * What a prompt does while a stream runs (LangGraph's double-texting strategies):
@@ -239,24 +240,23 @@ export function sessionMachine(options: SessionOptions) {
         async ({ context, signal, emit: emitData }) => {
           const gen = context.gen;
           const messages: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }, ...context.history] : context.history;
-          // Pieces joined once at the end: `text += chunk` would keep a rope of every chunk
-          // (250 pieces: ~20 KB held per answer in the history instead of the text's own size).
-          const pieces: string[] = [];
+          // Held compactly while it grows, one flat string at the end (see AnswerText).
+          const answer = new AnswerText();
           let finishReason: string | undefined;
           let usage: Usage | undefined;
           try {
             for await (const chunk of provider.stream({ messages, model: options.model }, signal)) {
               if (chunk.type === 'delta') {
-                pieces.push(chunk.text);
+                answer.push(chunk.text);
                 emitData({ type: 'chunk', gen, text: chunk.text });
               } else {
                 finishReason = chunk.finishReason;
                 usage = chunk.usage;
               }
             }
-            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text: pieces.join(''), finishReason, ...(usage ? { usage } : {}) };
+            return { gen, outcome: signal.aborted ? 'aborted' : 'done', text: answer.toString(), finishReason, ...(usage ? { usage } : {}) };
           } catch (error) {
-            return { gen, outcome: signal.aborted ? 'aborted' : 'error', text: pieces.join(''), error };
+            return { gen, outcome: signal.aborted ? 'aborted' : 'error', text: answer.toString(), error };
           }
         },
         {

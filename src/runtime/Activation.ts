@@ -268,6 +268,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     this.delivery.answer(to, ok, value);
   }
 
+  awaitsAnswer(to: { id: string | undefined } | undefined): boolean {
+    return this.delivery.awaitsAnswer(to);
+  }
+
   endTurnTasks(turn: Envelope): void {
     this.tasks?.endTurn(turn, () => errors.stopped(this.address, 'turn ended'));
   }

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { parseAddress } from '../address.js';
 import type {
@@ -23,6 +23,7 @@ import { Activation, type RuntimeContext } from './Activation.js';
 import { KindStats, type RuntimeStats } from './stats.js';
 import { collectStats } from './statsReport.js';
 import { eachValue } from './eachValue.js';
+import { StreamReply } from './StreamReply.js';
 import { validateSend } from './validate.js';
 import { Inspection } from '../inspect/Inspection.js';
 import { machineGraph, type MachineGraph } from '../inspect/machineGraph.js';
@@ -139,18 +140,14 @@ export class Runtime<K extends Kinds = Kinds> {
         const kind = this.admit(address, event, options);
         if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
         activation = this.route(address, kind);
-        env = activation.delivery.enqueue(event as EventObject, options, {
-          mode: 'stream',
-          resolve: () => subscriber.complete(),
-          reject: (err) => subscriber.error(err),
-          next: (e) => subscriber.next(e as TEmitted),
-        });
+        env = activation.delivery.enqueue(event as EventObject, options, new StreamReply(subscriber as Subscriber<EventObject>));
       } catch (err) {
         subscriber.error(err);
         return undefined;
       }
       return () => {
-        if (!env.settled) activation.delivery.abort(env, 'cancelled');
+        // The subscriber left: the request is cancelled, and nobody is there to hear an error.
+        if (!env.settled) activation.delivery.abort(env, 'left');
       };
     });
   }

@@ -19,6 +19,7 @@ describe('bench: stream suite (quick mode)', () => {
         'stream openAICompatible 5 streams',
         'stream memory idle after one 250-token reply',
         'stream memory streaming',
+        'stream cancel 40 streams at once',
       ]),
     );
     expect(result.rows.length).toBeGreaterThanOrEqual(20);
