@@ -1,4 +1,4 @@
-/** Section 7 of docs/BENCHMARKS.md (the fan-out suite, issue 10), with its summary verdicts. */
+/** Section 9 of docs/BENCHMARKS.md (the fan-out suite, issue 10), with its summary verdicts. */
 import { int, type Row, type SuiteResult } from './harness.js';
 import { find, num, ratio, sideAndRows, verdict, x2, type Verdict } from './report.js';
 import { CHUNK, DELIVERIES, fanoutId, MODES, RESUME_ID, RESUME_MISSED, SUBSCRIBERS } from './fanout.js';
@@ -47,7 +47,7 @@ export function fanoutSection(suite: SuiteResult | undefined): { verdicts: Verdi
   });
 
   const lines = [
-    '## 7. fan-out over the WebSocket (issue 10)',
+    '## 9. fan-out over the WebSocket (issue 10)',
     '',
     `One process serves both sides; the subscribers are N WebSocket connections in one separate client process (bench/fanout-clients.ts), which counts messages without parsing them, so its CPU is not the server's. Records are \`emitted\` records of one actor produced on the runtime's data plane (a task's \`emit\`: no transition per record), each a \`next\` message of ~200 B; every repetition delivers ${int(DELIVERIES)} records in total (records = ${int(DELIVERIES)} / N).`,
     '',

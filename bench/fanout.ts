@@ -1,5 +1,5 @@
 /**
- * Benchmark 7 (issue 10): fan-out over the interlock.v1 WebSocket, against a raw `ws`
+ * Benchmark 9 (issue 10): fan-out over the interlock.v1 WebSocket, against a raw `ws`
  * broadcast of the same messages, in the same process and run (interleaved repetitions).
  *
  * - Records/s delivered to N subscribers (1, 10, 100, 1,000), each its own WebSocket

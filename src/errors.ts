@@ -96,6 +96,10 @@ export const ErrorCodes = {
     summary: "A newer request replaced this one, before it started or while it ran (latest-wins policies: a session's interrupt or rollback).",
     public: true,
   },
+  INTERLOCK_MISSING_PEER: {
+    summary: 'A feature was asked for whose optional peer dependency is not installed (the Stately bridge needs `@statelyai/inspect`).',
+    public: false,
+  },
   INTERLOCK_RETRY_EXHAUSTED: {
     summary: 'The request already used its one retry after a subscription failure and failed again; the agent itself is not failed.',
     public: true,
@@ -285,6 +289,10 @@ export const errors = {
   invalidKind: (kind: string, why: string) =>
     new InterlockError('INTERLOCK_INVALID_KIND', `Kind '${kind}' is misconfigured: ${why}.`, { details: { kind } }),
   invalidConfig: (why: string, subject = 'runtime options') => new InterlockError('INTERLOCK_INVALID_CONFIG', `Invalid ${subject}: ${why}.`),
+  missingPeer: (pkg: string, feature: string, install: string) =>
+    new InterlockError('INTERLOCK_MISSING_PEER', `${feature} needs the optional peer dependency '${pkg}', which is not installed. Run \`${install}\`.`, {
+      details: { package: pkg },
+    }),
   storeFailed: (address: string, op: 'load' | 'save', cause: unknown) =>
     new InterlockError(
       'INTERLOCK_STORE_FAILED',

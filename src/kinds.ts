@@ -68,6 +68,13 @@ export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> 
    */
   view?: (context: ContextFrom<TMachine>) => unknown;
   /**
+   * What of an event's payload the inspector may show (mailbox listing, `transition`
+   * records, the Stately bridge), for the kind's `publicEvents` only. Default: nothing, the
+   * event's type alone. Internal (`@…`) and other non-public events are only ever shown by
+   * type. Return only what a client may read.
+   */
+  eventView?: (event: EventObject) => unknown;
+  /**
    * Checks an event at the edge, before it is queued: return a reason to refuse it with
    * INTERLOCK_INVALID_EVENT, or undefined to accept. Runs for every caller.
    */
@@ -94,6 +101,7 @@ export interface Kind {
   readonly replay: number;
   readonly publicEvents: ReadonlySet<string>;
   readonly view: ((context: any) => unknown) | undefined;
+  readonly eventView: ((event: EventObject) => unknown) | undefined;
   readonly validate: ((event: EventObject) => string | undefined) | undefined;
   readonly maxActive: number | undefined;
   /** Whether any state declares meta.stallAfterMs (skips stall bookkeeping otherwise). */
@@ -112,6 +120,7 @@ const KIND_KEYS = new Set([
   'replay',
   'publicEvents',
   'view',
+  'eventView',
   'validate',
   'maxActive',
 ]);
@@ -187,6 +196,7 @@ export function compileKind(name: string, config: unknown): Kind {
     hasStallStates: hasStallMeta(machine),
     publicEvents: new Set(publicEvents),
     view: optionalFunction(c.view, 'view', fail) as Kind['view'],
+    eventView: optionalFunction(c.eventView, 'eventView', fail) as Kind['eventView'],
     validate: optionalFunction(c.validate, 'validate', fail) as Kind['validate'],
     maxActive: c.maxActive === undefined ? undefined : int(c.maxActive, 'maxActive', 1, 0, fail),
   };

@@ -10,6 +10,8 @@
  * set. Every error is OpenAI-shaped (see httpErrors.ts); the full error goes to the log.
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { DisconnectPolicy } from '../../machines/session.js';
+import { errors } from '../errors.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { attachWebSocket, type WebSocketTransport } from '../transport/attachWebSocket.js';
@@ -18,7 +20,9 @@ import { actorRoutes } from './actors.js';
 import { bearerCheck, type Authenticate } from './auth.js';
 import { eventRoutes } from './events.js';
 import { handleChat, logFailure } from './chat.js';
+import { inspectRoutes } from './inspect.js';
 import { createHealth } from './health.js';
+import { inspectorRoutes } from './inspectorPage.js';
 import { GatewayError, toWire, type WireCode } from './httpErrors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { chatSchema, healthSchema } from './schemas.js';
@@ -55,6 +59,16 @@ export interface GatewayOptions {
   defaultMetrics?: boolean;
   /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
   store?: SnapshotStore;
+  /** Serve the inspector page at `/inspector/` (its data routes still need the token). Default true. */
+  inspector?: boolean;
+  /**
+   * What a chat client's hang-up does to its request: `cancel` (its stream is aborted down
+   * to the upstream socket, or its waiting prompt dropped) or `detach` (it runs to its end
+   * into the session's history, for nobody). Sent with every prompt, so it overrides the
+   * session kind's own `onDisconnect`; a request may name its own with
+   * `X-Interlock-On-Disconnect`. Default 'cancel'.
+   */
+  onDisconnect?: DisconnectPolicy;
 }
 
 export interface GatewayPlugin extends FastifyPluginAsync {
@@ -72,6 +86,10 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
   const models = [...(options.models ?? ['interlock'])];
   const bodyLimit = options.bodyLimit ?? 1_048_576;
   const checkAuth = bearerCheck(options.token, options.authenticate);
+  const onDisconnect = options.onDisconnect ?? 'cancel';
+  if (onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw errors.invalidConfig(`\`onDisconnect\` must be 'cancel' or 'detach', got ${String(onDisconnect)}`, 'createGateway options');
+  }
   let draining = false;
   let metrics: GatewayMetrics | undefined;
   let websocket: WebSocketTransport | undefined;
@@ -102,11 +120,12 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
       // Route config, not the URL: the plugin may be mounted under a prefix.
-      const config = request.routeOptions.config as { health?: boolean; queryToken?: boolean } | undefined;
+      const config = request.routeOptions.config as { health?: boolean; queryToken?: boolean; page?: boolean } | undefined;
       const isHealth = config?.health === true;
       // Routes a browser's EventSource reads may take the token as ?token= (it cannot set headers).
       const queryToken = config?.queryToken === true ? (request.query as { token?: unknown }).token : undefined;
-      if (!(isHealth && !request.url.includes('?'))) checkAuth(request.headers.authorization, typeof queryToken === 'string' ? queryToken : undefined);
+      // The inspector's static files hold no data; a browser opening the page cannot send a header.
+      if (!(isHealth && !request.url.includes('?')) && config?.page !== true) checkAuth(request.headers.authorization, typeof queryToken === 'string' ? queryToken : undefined);
       if (draining && !isHealth) {
         throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
       }
@@ -129,6 +148,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
         keepAliveMs: options.keepAliveMs ?? 15_000,
         maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
         metrics,
+        onDisconnect,
         forgetAnonymous,
       };
       app.post('/v1/chat/completions', { schema: chatSchema, bodyLimit }, async (request, reply) => {
@@ -143,6 +163,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     await app.register(
       async (actors) => {
         actorRoutes(actors, { runtime, askTimeoutMs: options.askTimeoutMs ?? 30_000 });
+        inspectRoutes(actors, runtime);
         eventRoutes(actors, {
           runtime,
           authorize: options.authorize,
@@ -175,6 +196,8 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
       const { status, body } = health.report({ ...(q.address === undefined ? {} : { address: q.address }), addresses: q.addresses === 'true' }, draining);
       return reply.code(status).send(body);
     });
+
+    if (options.inspector !== false) inspectorRoutes(app);
 
     if (metrics) {
       const registry = metrics.registry;

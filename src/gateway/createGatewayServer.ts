@@ -8,12 +8,19 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Runtime } from '../runtime/Runtime.js';
+import { statelyBridge, type StatelyBridgeOptions } from '../inspect/stately.js';
 import { createGateway, type GatewayOptions, type GatewayPlugin } from './createGateway.js';
 import { toWire, GatewayError } from './httpErrors.js';
 
 export interface GatewayServerOptions extends GatewayOptions {
   /** A pino logger (fastify's own); default: pino at `info` to stdout. Pass `false` for none. */
   logger?: Logger | false;
+  /**
+   * Forward every actor to the Stately inspector (needs the optional peer `@statelyai/inspect`,
+   * else INTERLOCK_MISSING_PEER); stopped when the server closes. Actor data leaves the machine:
+   * a warning is logged. `true` connects to the default relay URL. See docs/inspector.md.
+   */
+  stately?: true | StatelyBridgeOptions;
 }
 
 export interface GatewayServer {
@@ -37,7 +44,7 @@ const req = (r: FastifyRequest) => ({
 });
 
 export async function createGatewayServer(runtime: Runtime, options: GatewayServerOptions = {}): Promise<GatewayServer> {
-  const { logger, ...gatewayOptions } = options;
+  const { logger, stately, ...gatewayOptions } = options;
   const app = Fastify({
     ...(logger === undefined
       ? { logger: { level: 'info', serializers: { req } } }
@@ -58,5 +65,9 @@ export async function createGatewayServer(runtime: Runtime, options: GatewayServ
   }) as unknown as FastifyInstance;
   const gateway = createGateway(runtime, gatewayOptions);
   await app.register(gateway);
+  if (stately) {
+    const bridge = await statelyBridge(runtime, { warn: (message) => app.log.warn(message), ...(stately === true ? {} : stately) });
+    app.addHook('onClose', async () => bridge.stop());
+  }
   return { app, gateway };
 }

@@ -20,6 +20,7 @@ export const chatSchema = {
     properties: {
       'x-session-id': { type: 'string', pattern: KEY_PATTERN },
       'x-interlock-on-busy': { type: 'string', enum: ['interrupt', 'enqueue', 'reject', 'rollback'] },
+      'x-interlock-on-disconnect': { type: 'string', enum: ['cancel', 'detach'] },
     },
   },
   body: {
@@ -93,6 +94,7 @@ export const listSchema = {
       // Query values are strings on the wire (the server does not coerce types).
       limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
       after: { type: 'string', maxLength: 400 },
+      q: { type: 'string', maxLength: 200 },
     },
   },
 } as const;

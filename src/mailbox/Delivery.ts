@@ -7,6 +7,7 @@ import type { Kind } from '../kinds.js';
 import {
   clearEnvelope,
   createEnvelope,
+  dismiss,
   LANE_CONTROL,
   PRIORITY_LANE,
   settle,
@@ -143,6 +144,12 @@ export class Delivery {
     this.turns.queueAnswer(to, ok, value);
   }
 
+  /** Whether the request `to` names (absent: the current turn) is open and its caller still waits. */
+  awaitsAnswer(to: { id: string | undefined } | undefined): boolean {
+    const env = to ? (to.id === undefined ? undefined : this.turns.get(to.id)) : this.turns.current;
+    return env !== undefined && !env.settled;
+  }
+
   /** Delivers the answers queued during the transition that just committed. */
   flushAnswers(): void {
     for (const a of this.turns.takeAnswers()) {
@@ -161,8 +168,11 @@ export class Delivery {
     host.publish('turn.replied', { id: env.id, ok, processingMs: ms });
     clearEnvelope(env, host.clock);
     host.endTurnTasks(env);
-    if (ok) settle(env, undefined, value);
-    else settle(env, isInterlockError(value) ? value : errors.turnFailed(host.address, value));
+    // A caller already answered (it cancelled, or its stream's subscriber left) hears nothing more: nothing is built for it.
+    if (!env.settled) {
+      if (ok) settle(env, undefined, value);
+      else settle(env, isInterlockError(value) ? value : errors.turnFailed(host.address, value));
+    }
     if (this.mailbox.depth > 0) this.schedule();
     else if (this.turns.size === 0) host.quiet();
   }
@@ -189,7 +199,7 @@ export class Delivery {
   rejectAll(why: () => InterlockError): void {
     if (this.mailbox.depth === 0) return;
     const err = why();
-    for (const env of this.mailbox.takeAll()) this.reject(env, err);
+    for (const env of this.mailbox.takeAll()) this.reject(env, err.code, () => err);
   }
 
   // ---- draining ----------------------------------------------------------------------
@@ -346,17 +356,23 @@ export class Delivery {
 
   // ---- caller-side endings -----------------------------------------------------------
 
-  /** The caller's signal fired, or its deadline passed. */
-  abort(env: Envelope, why: 'cancelled' | 'deadline', timeoutMs = 0): void {
+  /**
+   * The caller's signal fired, its deadline passed, or (`'left'`) a stream's subscriber
+   * unsubscribed. A queued envelope is withdrawn; a running turn is answered and sent the
+   * kind's cancel event. A caller that left is not there to be told, so no error is built
+   * for it (each is a stack trace; a mass disconnect builds thousands).
+   */
+  abort(env: Envelope, why: 'cancelled' | 'deadline' | 'left', timeoutMs = 0): void {
     const host = this.host;
     if (env.state === 'queued' || env.state === 'postponed') {
       this.mailbox.remove(env);
-      const err = why === 'cancelled' ? errors.cancelled(host.address, 'queued') : errors.deadlineExceeded(host.address, 'queued', timeoutMs);
-      this.reject(env, err);
+      if (why === 'deadline') this.reject(env, 'INTERLOCK_DEADLINE_EXCEEDED', () => errors.deadlineExceeded(host.address, 'queued', timeoutMs));
+      else this.reject(env, 'INTERLOCK_CANCELLED', () => errors.cancelled(host.address, 'queued'), why === 'cancelled');
       if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
     } else if (env.state === 'running' && env.reply) {
       clearEnvelope(env, host.clock);
-      if (!env.settled) {
+      if (why === 'left') dismiss(env);
+      else if (!env.settled) {
         settle(env, why === 'cancelled' ? errors.cancelled(host.address, 'running') : errors.deadlineExceeded(host.address, 'running', timeoutMs));
       }
       if (host.kind.cancelEvent && host.status === 'running') {
@@ -370,13 +386,14 @@ export class Delivery {
     this.abort(env, 'deadline', timeoutMs);
   }
 
-  /** Ends a waiting envelope with a coded error. */
-  private reject(env: Envelope, err: InterlockError): void {
+  /** Ends a waiting envelope with a coded error; `tell` false: its caller left, so the error is not built. */
+  private reject(env: Envelope, code: InterlockError['code'], make: () => InterlockError, tell = true): void {
     env.state = 'done';
     clearEnvelope(env, this.host.clock);
     this.host.counters.countRejected();
-    this.host.publish('mailbox.rejected', { id: env.id, type: env.event.type, code: err.code });
-    settle(env, err);
+    this.host.publish('mailbox.rejected', { id: env.id, type: env.event.type, code });
+    if (tell) settle(env, make());
+    else dismiss(env);
   }
 }
 

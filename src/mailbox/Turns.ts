@@ -1,4 +1,5 @@
 import type { Envelope } from '../mailbox/envelope.js';
+import { SmallMap } from './SmallMap.js';
 
 /** An answer a machine gave during a transition, delivered after it commits. */
 export interface Answer {
@@ -10,12 +11,13 @@ export interface Answer {
 /**
  * The requests an actor is answering: the open turns (delivered asks and streams not yet
  * answered), the current one (the last delivered still open), and the answers queued
- * during the transition in progress. Maps are created on first use.
+ * during the transition in progress. Both are created on first use; the table of open
+ * turns holds one turn without a Map (an actor answers one request at a time, mostly).
  * @internal
  */
 export class Turns {
   current: Envelope | undefined;
-  private open: Map<string, Envelope> | undefined;
+  private open: SmallMap<string, Envelope> | undefined;
   private answers: Answer[] | undefined;
 
   get size(): number {
@@ -33,7 +35,7 @@ export class Turns {
   /** Opens `env`'s turn and makes it current; returns the previous current turn. */
   begin(env: Envelope): Envelope | undefined {
     const previous = this.current;
-    (this.open ??= new Map()).set(env.id, env);
+    (this.open ??= new SmallMap()).set(env.id, env);
     this.current = env;
     return previous;
   }
@@ -64,10 +66,15 @@ export class Turns {
     return answers;
   }
 
+  /** The open turns, oldest first (for inspection). */
+  openTurns(): Envelope[] {
+    return this.open ? [...this.open.values()] : [];
+  }
+
   /** Ends every turn at once (the actor is torn down) and returns them. */
   takeAll(): Envelope[] {
-    const all = this.open ? [...this.open.values()] : [];
-    this.open = undefined;
+    const all = this.open?.values() ?? [];
+    this.open?.clear();
     this.answers = undefined;
     this.current = undefined;
     return all;

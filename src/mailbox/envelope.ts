@@ -119,6 +119,11 @@ export function settle(env: Envelope, error: unknown, value?: unknown): void {
   else env.reply.reject(error);
 }
 
+/** The caller left (a stream's subscriber unsubscribed): it is answered with nothing, and nothing is built for it. */
+export function dismiss(env: Envelope): void {
+  env.settled = true;
+}
+
 /** Drops the envelope's deadline timer and the caller's abort listener. */
 export function clearEnvelope(env: Envelope, clock: Clock): void {
   if (env.timer !== undefined) {

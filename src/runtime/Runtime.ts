@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { parseAddress } from '../address.js';
 import type {
@@ -23,7 +23,11 @@ import { Activation, type RuntimeContext } from './Activation.js';
 import { KindStats, type RuntimeStats } from './stats.js';
 import { collectStats } from './statsReport.js';
 import { eachValue } from './eachValue.js';
+import { StreamReply } from './StreamReply.js';
 import { validateSend } from './validate.js';
+import { Inspection } from '../inspect/Inspection.js';
+import { machineGraph, type MachineGraph } from '../inspect/machineGraph.js';
+import { mailboxView, type MailboxView } from '../inspect/mailboxView.js';
 
 export interface ShutdownOptions {
   /** Let queued and running work finish first (default true). */
@@ -38,6 +42,8 @@ export interface RuntimeDeps {
   clock: Clock;
   store: SnapshotStore;
   random: () => number;
+  /** 'watched': every subscriber to an address's records (or to all) also turns its inspection on. */
+  inspect: 'off' | 'watched';
 }
 
 /**
@@ -55,6 +61,7 @@ export class Runtime<K extends Kinds = Kinds> {
   private readonly kindStats = new Map<string, KindStats>();
   private readonly persistence: Persistence;
   private readonly ctx: RuntimeContext;
+  private readonly inspection: Inspection;
   private epochs = 0;
   private ids = 0;
   private closing = false;
@@ -65,13 +72,22 @@ export class Runtime<K extends Kinds = Kinds> {
   constructor(private readonly deps: RuntimeDeps) {
     this.persistence = new Persistence(deps.store);
     this.bus = new Bus(deps.clock);
-    this.events$ = this.bus.all$.asObservable();
+    this.inspection = new Inspection((address, fn) => {
+      if (address === undefined) for (const a of this.activations.values()) fn(a);
+      else {
+        const a = this.activations.get(address);
+        if (a) fn(a);
+      }
+    });
+    const all$ = this.bus.all$.asObservable();
+    this.events$ = deps.inspect === 'watched' ? this.inspection.while(all$, undefined) : all$;
     for (const name of deps.kinds.keys()) this.kindStats.set(name, new KindStats());
     this.ctx = {
       clock: deps.clock,
       random: deps.random,
       bus: this.bus,
       nextId: () => (++this.ids).toString(36),
+      inspected: (address) => this.inspection.has(address),
       passivated: (a, persisted) => this.onPassivated(a, persisted),
       quiet: () => this.onQuiet(),
     };
@@ -124,18 +140,14 @@ export class Runtime<K extends Kinds = Kinds> {
         const kind = this.admit(address, event, options);
         if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
         activation = this.route(address, kind);
-        env = activation.delivery.enqueue(event as EventObject, options, {
-          mode: 'stream',
-          resolve: () => subscriber.complete(),
-          reject: (err) => subscriber.error(err),
-          next: (e) => subscriber.next(e as TEmitted),
-        });
+        env = activation.delivery.enqueue(event as EventObject, options, new StreamReply(subscriber as Subscriber<EventObject>));
       } catch (err) {
         subscriber.error(err);
         return undefined;
       }
       return () => {
-        if (!env.settled) activation.delivery.abort(env, 'cancelled');
+        // The subscriber left: the request is cancelled, and nobody is there to hear an error.
+        if (!env.settled) activation.delivery.abort(env, 'left');
       };
     });
   }
@@ -143,7 +155,47 @@ export class Runtime<K extends Kinds = Kinds> {
   /** Records of one address, resuming after `since` when the replay buffer still has them. */
   events(address: string, options?: { since?: ResumePoint }): Observable<BusRecord> {
     parseAddress(address);
-    return this.bus.events(address, () => this.activations.get(address)?.channel, options?.since);
+    const records = this.bus.events(address, () => this.activations.get(address)?.channel, options?.since);
+    return this.deps.inspect === 'watched' ? this.inspection.while(records, address) : records;
+  }
+
+  /**
+   * Records of every actor (or of one address) with inspection on while subscribed: each
+   * actor's stream then also carries `transition` records (the event, the state before and
+   * after, the transitions taken), for this subscriber and anyone else watching. Nothing is
+   * observed or built for an actor nobody inspects. See docs/inspector.md.
+   */
+  inspect(options?: { address?: string }): Observable<BusRecord> {
+    const address = options?.address;
+    if (address === undefined) return this.inspection.while(this.bus.all$.asObservable(), undefined);
+    this.kindOf(address);
+    return this.inspection.while(this.bus.events(address, () => this.activations.get(address)?.channel), address);
+  }
+
+  /** The mailbox of an active actor: running turns, queued and postponed envelopes (event types only, unless the kind's `eventView` says more). Does not activate. */
+  mailbox(address: string): MailboxView | undefined {
+    const a = this.activations.get(address);
+    return a && mailboxView(a, this.deps.clock.now());
+  }
+
+  /**
+   * Cancels what an active actor is running for its callers, as if each had aborted: every
+   * open turn's caller gets INTERLOCK_CANCELLED and the kind's `cancelEvent` (if it has one)
+   * is sent to the turn in the control lane. Returns the ids of the turns cancelled.
+   */
+  cancel(address: string): string[] {
+    const a = this.activations.get(address);
+    if (!a || a.status !== 'running') return [];
+    const turns = a.openTurns();
+    for (const env of turns) a.delivery.abort(env, 'cancelled');
+    return turns.map((env) => env.id);
+  }
+
+  /** A kind's machine as a statechart graph: nested states, initial and final states, transitions labelled by event. */
+  machine(kind: string): MachineGraph {
+    const k = this.deps.kinds.get(kind);
+    if (!k) throw errors.unknownKind(`${kind}/*`, kind, [...this.deps.kinds.keys()]);
+    return machineGraph(k);
   }
 
   /** The current snapshot of an active actor, or undefined. Does not activate. */
@@ -189,6 +241,7 @@ export class Runtime<K extends Kinds = Kinds> {
       depth: a.mailbox.depth,
       postponed: a.mailbox.postponed,
       inFlight: a.inFlight,
+      restarts: a.restarts,
     };
   }
 

@@ -2,6 +2,7 @@ import type { EventObject } from 'xstate';
 import { errors } from '../errors.js';
 import type { Envelope } from '../mailbox/envelope.js';
 import type { RecordType } from '../bus/records.js';
+import { SmallMap } from '../mailbox/SmallMap.js';
 
 /** What a task may do while it runs. */
 export interface TaskContext {
@@ -80,7 +81,7 @@ class Task implements TaskContext {
  * @internal
  */
 export class TaskSet {
-  private readonly tasks = new Map<string, Task>();
+  private readonly tasks = new SmallMap<string, Task>();
   private auto = 0;
 
   constructor(private readonly host: TaskHost) {}

@@ -87,5 +87,7 @@ export interface ActorView {
   readonly depth: number;
   readonly postponed: number;
   readonly inFlight: number;
+  /** Supervisor restarts of this activation so far. */
+  readonly restarts: number;
 }
 

@@ -51,14 +51,18 @@ export function reply<TContext = any, TEvent extends EventObject = any>(
 /**
  * Rejects the request's `ask` (and errors its `stream`): an InterlockError is passed
  * through as is (e.g. INTERLOCK_SUPERSEDED), anything else becomes INTERLOCK_TURN_FAILED
- * with it as the cause.
+ * with it as the cause. A function `error` is called only when the request's caller still
+ * waits (not when it already cancelled or left): an error is a stack trace to build.
  */
 export function fail<TContext = any, TEvent extends EventObject = any>(
   error: Value<TurnArgs<TContext, TEvent>>,
   options?: AnswerOptions<TurnArgs<TContext, TEvent>>,
 ) {
   return function interlockFail(args: TurnArgs<TContext, TEvent>, params?: unknown): void {
-    hosted(args.self, 'fail')?.answer(options?.to ? { id: options.to(args) } : undefined, false, resolve(error, args, params));
+    const host = hosted(args.self, 'fail');
+    if (!host) return;
+    const to = options?.to ? { id: options.to(args) } : undefined;
+    host.answer(to, false, host.awaitsAnswer(to) ? resolve(error, args, params) : undefined);
   };
 }
 

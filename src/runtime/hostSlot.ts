@@ -9,6 +9,8 @@ export interface TurnHost {
   deliveringId(): string | undefined;
   /** Queues an answer; it reaches the caller after the current transition commits. `to` absent: the current turn. */
   answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void;
+  /** Whether the request `to` names (absent: the current turn) is open and its caller still waits for the answer. */
+  awaitsAnswer(to: { id: string | undefined } | undefined): boolean;
   startTask(
     id: string | undefined,
     run: (ctx: TaskContext) => unknown,

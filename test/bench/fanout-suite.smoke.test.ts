@@ -41,7 +41,7 @@ describe('bench: fan-out suite (quick mode)', () => {
     process.env.BENCH_QUICK = '1';
     const { fanoutSection } = await import('../../bench/fanout-report.js');
     const { verdicts, lines } = fanoutSection(result);
-    expect(lines.join('\n')).toContain('## 7. fan-out over the WebSocket');
+    expect(lines.join('\n')).toContain('## 9. fan-out over the WebSocket');
     expect(lines.join('\n')).not.toContain('FAILED');
     expect(verdicts).toHaveLength(3);
     expect(verdicts.every((v) => v.ok !== undefined)).toBe(true);

@@ -154,6 +154,11 @@ export function modelLogic(machine: AnyStateMachine, spec: ModelSpec) {
     address: self.id,
     deliveringId: () => work?.delivering,
     answer: (to, ok, value) => work!.pendingAnswers.push({ to: to ? to.id : work!.currentTurn, ok, value }),
+    // As the runtime: a caller waits while its turn is open (the model's callers never leave).
+    awaitsAnswer: (to) => {
+      const id = to ? to.id : work!.currentTurn;
+      return id !== undefined && work!.open.includes(id);
+    },
     startTask: (id, _run: (ctx: TaskContext) => Promise<unknown>, done, error, forRequest) => {
       const w = work!;
       const taskId = id ?? `task-${w.fx.started.length}`;

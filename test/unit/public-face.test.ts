@@ -65,6 +65,7 @@ describe('what a kind lets out: publicEvents, view, validate, maxActive', () => 
       depth: 0,
       postponed: 0,
       inFlight: 0,
+      restarts: 0,
     });
     const snapshots = records.filter((r) => r.type === 'snapshot').map((r) => (r.data as { context: unknown }).context);
     expect(snapshots.at(-1)).toEqual({ user: 'alice', pings: 0 });
