@@ -319,7 +319,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   emitFor(turn: Envelope | undefined, event: EventObject): void {
     const env = turn && this.delivery.turns.isOpen(turn) ? turn : undefined;
-    this.publish('emitted', { event, requestId: env?.id });
+    // Per token on a stream: the record's data is built only if someone will receive or buffer it (its seq counts either way).
+    const channel = this.channel;
+    channel.publish('emitted', channel.wanted ? { event, requestId: env?.id } : undefined);
     if (env?.reply?.next && !env.settled) env.reply.next(event);
   }
 

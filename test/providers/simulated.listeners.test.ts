@@ -34,3 +34,29 @@ describe('simulated provider: one abort listener per stream', () => {
     expect(clock.pending()).toBe(0);
   });
 });
+
+describe('simulated provider: abort is learnt from its listener', () => {
+  it("reads the signal's `aborted` getter once per stream, not once per token, and still rejects the read after an abort", async () => {
+    const clock = new SimulatedClock();
+    const provider = simulated({ clock, tokensPerSecond: 10, text: 'one two three four five' });
+    const ac = new AbortController();
+    let reads = 0;
+    const proto = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!;
+    Object.defineProperty(ac.signal, 'aborted', {
+      get() {
+        reads++;
+        return proto.get!.call(this);
+      },
+    });
+    const it = provider.stream({ messages: [] }, ac.signal)[Symbol.asyncIterator]();
+    for (let i = 0; i < 4; i++) {
+      const next = it.next();
+      await clock.tick(100);
+      expect((await next).value).toMatchObject({ type: 'delta' });
+    }
+    expect(reads).toBe(1);
+    ac.abort();
+    await expect(it.next()).rejects.toMatchObject({ code: 'INTERLOCK_CANCELLED' });
+    expect(clock.pending()).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { assign, setup } from 'xstate';
-import { createRuntime, reply, SimulatedClock, type BusRecord } from '../../src/index.js';
+import { sessionKind } from '../../machines/index.js';
+import { createRuntime, reply, simulated, SimulatedClock, type BusRecord } from '../../src/index.js';
 
 const counter = setup({ types: {} as { context: { n: number } } }).createMachine({
   context: { n: 0 },
@@ -39,5 +40,31 @@ describe('records nobody reads are not built', () => {
       [16, 'mailbox.delivered'],
       [17, 'snapshot'],
     ]);
+  });
+});
+
+describe("a stream's chunk records nobody reads", () => {
+  it('counts them while nobody watches, and carries each chunk with its request once someone does', async () => {
+    const clock = new SimulatedClock();
+    const rt = createRuntime({ clock, kinds: { session: sessionKind({ provider: simulated({ clock, text: 'a b c d' }) }) } });
+    const chunks: string[] = [];
+    rt.ref('session/s1')
+      .stream({ type: 'prompt', text: 'hi' })
+      .subscribe({ next: (e) => e.type === 'chunk' && chunks.push(e.text), error: () => undefined });
+    await clock.tick(40);
+    expect(chunks).toEqual(['a', ' b']);
+    const seen: BusRecord[] = [];
+    const sub = rt.events('session/s1').subscribe((r) => seen.push(r));
+    await clock.tick(20);
+    sub.unsubscribe();
+    expect(chunks).toEqual(['a', ' b', ' c']);
+    const emitted = seen.filter((r) => r.type === 'emitted');
+    expect(emitted.map((r) => r.data)).toEqual([{ event: { type: 'chunk', gen: 1, text: ' c' }, requestId: expect.any(String) }]);
+    // Numbered gaplessly: the records counted unwatched came before it, none is missing.
+    const resumed: BusRecord[] = [];
+    rt.events('session/s1', { since: { epoch: seen[0]!.epoch, seq: seen[0]!.seq - 1 } }).subscribe((r) => resumed.push(r)).unsubscribe();
+    expect(resumed.map((r) => r.seq)).toEqual(seen.map((r) => r.seq));
+    expect(seen.map((r) => r.seq)).toEqual(seen.map((_, i) => seen[0]!.seq + i));
+    await rt.shutdown({ drain: false });
   });
 });
