@@ -7,6 +7,9 @@ import { HEAP_ACTORS } from './heap.js';
 import { TSX_SUFFIX } from './tell.js';
 import { renderGateway } from './report-gateway.js';
 import { streamSection } from './streaming-report.js';
+import { inspectSection } from './inspect-report.js';
+import { inspectorSection } from './inspector-report.js';
+import { fanoutSection } from './fanout-report.js';
 
 export interface RunInfo {
   command: string;
@@ -61,6 +64,9 @@ export function table(rows: Row[], name: (r: Row) => string = (r) => r.id + (r.l
   }
   return out.join('\n');
 }
+
+/** The end of a suite's section: its side-by-side table, then every row. */
+export const sideAndRows = (side: string[], rows: Row[]): string[] => ['', side.join('\n'), '', 'All rows:', '', table(rows), ''];
 
 /** Ratio of medians, plus the range of per-repetition ratios (repetitions are interleaved, so pairs are neighbours in time). */
 export interface Ratio {
@@ -171,6 +177,12 @@ export function render(run: RunInfo): string {
   // ---- 5. stream (issue 8) ----
   const stream = streamSection(run.suites.find((s) => s.suite === 'stream'));
   verdicts.push(...stream.verdicts);
+  // ---- 7. inspect (issue 11) ----
+  const inspect = inspectSection(run.suites.find((s) => s.suite === 'inspect'));
+  verdicts.push(...inspect.verdicts);
+  // ---- 9. fan-out (issue 10) ----
+  const fanout = fanoutSection(run.suites.find((s) => s.suite === 'fanout'));
+  verdicts.push(...fanout.verdicts);
 
   // ---- document ----
   const totalMin = (run.wallMs / 60_000).toFixed(1);
@@ -200,7 +212,7 @@ export function render(run: RunInfo): string {
     `- Every case gets ${WARMUPS} unmeasured warm-up repetition, then ${REPS} measured ones (unless the n column says otherwise). Within a table group the repetitions are **interleaved** (A1 B1 A2 B2 …), so a slow phase of this noisy VM hits every case alike; the ratios also show the range of per-repetition ratios of those neighbouring pairs. \`gc()\` runs before every repetition, outside the timing.`,
     '- Every repetition checks its own result and throws if it is wrong, so a broken variant cannot post a number: tell counts every event in the machine\'s context (and the runtime\'s delivered counter); every ask checks that its reply equals its request\'s value; backlog checks counts and that nothing ran while the actor was busy; heap checks the live actor count and the state of actors after their one event.',
     '- Sizes were chosen so one repetition takes ~0.2–2 s where the workload allows; the closed/open ask workloads are fixed at 1,000 keys × 100 asks, which takes ~3–8 s per repetition for the XState-based implementations.',
-    '- Rerun: `npm run bench` (≈ the time above). One suite by hand: `node --expose-gc --import tsx bench/child.ts tell|ask|backlog|heap|stream` (JSON to stdout); `BENCH_REPS=n` changes the repetition count; `BENCH_TARGET=src` measures `src/` through tsx instead of the bundle; `node --import tsx bench/run.ts --render` rewrites this page from the raw samples of the last run (bench/.results/last-run.json, not committed) without measuring.',
+    '- Rerun: `npm run bench` (≈ the time above). One suite by hand: `node --expose-gc --import tsx bench/child.ts tell|ask|backlog|heap|gateway|stream|inspect|inspector|fanout` (JSON to stdout); `BENCH_REPS=n` changes the repetition count; `BENCH_TARGET=src` measures `src/` through tsx instead of the bundle; `node --import tsx bench/run.ts --render` rewrites this page from the raw samples of the last run (bench/.results/last-run.json, not committed) without measuring.',
     '- Treat every number as ±30 %: on this VM medians of separate invocations differed by up to ~1.6× in earlier measurements (shared/research/perf-baselines.md). The tell suite is run twice below to show this run\'s own spread.',
     '',
     '## Summary',
@@ -292,6 +304,9 @@ export function render(run: RunInfo): string {
   );
   if (gatewaySection.lines.length) p(...gatewaySection.lines);
   p(...stream.lines);
+  p(...inspect.lines);
+  p(...inspectorSection(run.suites.find((s) => s.suite === 'inspector')).lines);
+  p(...fanout.lines);
   const tsxRows = rows.filter((r) => r.id.endsWith(TSX_SUFFIX));
   p('## Notes', '');
   if (run.tellRepeat) {

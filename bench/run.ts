@@ -76,7 +76,7 @@ function forkSuite(name: string): Promise<SuiteResult> {
 
 const env = probeEnv();
 const suites: SuiteResult[] = [];
-for (const name of ['tell', 'ask', 'backlog', 'heap', 'gateway', 'stream']) suites.push(await runSuite(name));
+for (const name of ['tell', 'ask', 'backlog', 'heap', 'gateway', 'stream', 'inspect', 'inspector', 'fanout']) suites.push(await runSuite(name));
 const tellRepeat = await runSuite('tell', 'tell (repeat)');
 
 const lifecycle = process.env.npm_lifecycle_script;

@@ -1,6 +1,6 @@
 /** Section 5 of docs/BENCHMARKS.md (the stream suite, issue 8), with its summary verdicts. */
 import { int, type Row, type SuiteResult } from './harness.js';
-import { find, num, ratio, table, verdict, x2, type Ratio, type Verdict } from './report.js';
+import { find, num, ratio, sideAndRows, verdict, x2, type Ratio, type Verdict } from './report.js';
 import {
   CAP_ID,
   CAP_LADDER,
@@ -117,13 +117,7 @@ export function streamSection(suite: SuiteResult | undefined): { verdicts: Verdi
     `- **Cancel**: ${int(CANCEL_SESSIONS)} streaming sessions (simulated() / own-timer generator), cancelled ${CANCEL_AFTER_MS / 1000} s in, all in one synchronous loop, as a mass client disconnect would: Interlock unsubscribes each \`ref.stream()\` (the runtime sends the session its cancel event, the session aborts its task, the provider rejects its pending read, the session returns to \`idle\`); bare stops each generator with its own switch, clearing the timer it waits on. Time from the loop until a check run once per macrotask turn sees every session \`idle\` (bare: every generator ended), and \`process.cpuUsage()\` over that span per stream. Checked: no stream ran out before the cancel, no token reaches a subscriber after it.`,
     '- Checks, every repetition: each session\'s tokens arrive in order with none lost or repeated (compared to the expected token), per-session counts add up to the total, every session got at least one token in the window, no stream failed or ran out early; openAICompatible rows and idle memory rows check that every stream delivered all its tokens and completed; idle sessions are `idle` with exactly their prompt and reply in history (checked after the heap reading, since comparing flattens the reply). A failed check fails the row.',
     `- Run only this suite: \`node --expose-gc --import tsx bench/child.ts stream\` (JSON to stdout, ≈ 6 min; it builds its own bundle of src/ + machines/ into bench/.build/stream/, and like every suite needs bench/.build/index.js from one \`npm run bench\`, or \`BENCH_TARGET=src\`); \`BENCH_QUICK=1\` for a smoke run with tiny sizes and 1 repetition (numbers meaningless; test/bench/stream-suite.smoke.test.ts runs it). Profile the main Interlock case: \`node --expose-gc --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/streaming-profile.ts 1000 10000\`, then \`bench/profile-top.ts\` as below.`,
-    '',
-    side.join('\n'),
-    '',
-    'All rows:',
-    '',
-    table(rows),
-    '',
+    ...sideAndRows(side, rows),
     ...(suite.notes.length ? [...suite.notes.map((n) => `- ${n}`), ''] : []),
   ];
   return { verdicts, lines };

@@ -4,9 +4,12 @@
  */
 import { askGroups, checkSerialized, IMPLS } from './ask.js';
 import { backlogGroups } from './backlog.js';
+import { fanoutGroups } from './fanout.js';
 import type { Case } from './harness.js';
 import { gatewayGroups } from './gateway.js';
 import { heapGroups } from './heap.js';
+import { inspectGroups } from './inspect.js';
+import { inspectorGroups } from './inspector.js';
 import { streamGroups, streamPrepare } from './streaming.js';
 import { tellGroups } from './tell.js';
 
@@ -36,4 +39,7 @@ export const SUITES: Record<string, Suite> = {
   heap: { groups: heapGroups },
   gateway: { groups: gatewayGroups },
   stream: { prepare: streamPrepare, groups: streamGroups },
+  inspect: { groups: inspectGroups },
+  inspector: { groups: inspectorGroups },
+  fanout: { groups: fanoutGroups },
 };

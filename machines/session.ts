@@ -2,7 +2,7 @@
  * The chat session (seed 002): at most one model stream per session at any instant.
  *
  *   idle ──prompt──▶ streaming ──@stream.closed──▶ idle
- *                       │ prompt (interrupt) / cancel / disconnect (cancel) / close
+ *                       │ prompt (interrupt) / cancel / disconnect of its request (cancel) / close
  *                       ▼
  *                   cancelling ──@stream.closed, or cleanup deadline (fence)──▶ streaming (next prompt) | idle | closed
  *
@@ -40,7 +40,11 @@ export interface SessionOptions {
   provider: Provider;
   /** What a prompt does while a stream runs. Default 'interrupt' (latest wins). */
   onBusy?: BusyPolicy;
-  /** What a client disconnect does. Default 'cancel'. */
+  /**
+   * What a `disconnect` of a running stream's client does: `cancel` aborts the stream (and
+   * drops a prompt waiting behind it); `detach` lets it run to its end, into the history.
+   * Default 'cancel'. A prompt may carry its own.
+   */
   onDisconnect?: DisconnectPolicy;
   /** How long a cancelled stream may take to close before it is fenced. Default 2,000 ms. */
   cleanupDeadlineMs?: number;
@@ -89,10 +93,18 @@ export interface SessionAnswer {
 
 /** What callers send a session. */
 export type SessionEvent =
-  /** `onBusy` overrides the session's policy for this prompt only (LangGraph's per-run multitask strategy). */
-  | { type: 'prompt'; text: string; onBusy?: BusyPolicy }
+  /**
+   * `onBusy` overrides the session's policy for this prompt only (LangGraph's per-run
+   * multitask strategy); `onDisconnect` does the same for what its client's disconnect does.
+   */
+  | { type: 'prompt'; text: string; onBusy?: BusyPolicy; onDisconnect?: DisconnectPolicy }
   | { type: 'cancel'; requestId?: string }
-  | { type: 'disconnect' }
+  /**
+   * The client of request `requestId` went away: the request's disconnect policy applies
+   * if it still runs or waits, else it is ignored (a late disconnect never touches a newer
+   * request). Without an id it applies to whatever runs or waits (one client per session).
+   */
+  | { type: 'disconnect'; requestId?: string }
   | { type: 'close' };
 
 /** The stream task's outcome: only the session's own task produces it. */
@@ -105,6 +117,8 @@ export type SessionEmitted =
   | { type: 'stream.started'; gen: number; requestId: string | undefined }
   | { type: 'chunk'; gen: number; text: string }
   | { type: 'stream.fenced'; gen: number; requestId: string | undefined }
+  /** The stream's client left and its policy is `detach`: it runs on, to the history, for nobody. */
+  | { type: 'stream.detached'; gen: number; requestId: string | undefined }
   | { type: 'stream.end'; gen: number; requestId: string | undefined; reason: EndReason }
   | { type: 'stream.stale'; gen: number; current: number }
   | { type: 'prompt.dropped'; requestId: string | undefined; reason: 'superseded' | 'cancelled' }
@@ -114,6 +128,8 @@ interface Active {
   gen: number;
   requestId: string | undefined;
   prompt: string;
+  /** The prompt's own disconnect policy, if it named one. */
+  onDisconnect?: DisconnectPolicy;
   /** Fenced at the cleanup deadline: its end is reported with reason 'fenced'. */
   fenced?: boolean;
 }
@@ -121,6 +137,7 @@ interface Active {
 interface Pending {
   requestId: string | undefined;
   prompt: string;
+  onDisconnect?: DisconnectPolicy;
 }
 
 export interface SessionContext {
@@ -167,6 +184,13 @@ export function sessionMachine(options: SessionOptions) {
   /** The policy for the prompt being delivered: its own `onBusy`, else the session's. */
   const policy = ({ context, event }: { context: SessionContext; event: AnySessionEvent }): BusyPolicy =>
     (event.type === 'prompt' && event.onBusy) || context.onBusy;
+  /** A disconnect naming a request that neither runs nor waits here (late, or another client's). */
+  const disconnectsOther = ({ context, event }: { context: SessionContext; event: AnySessionEvent }) =>
+    event.type === 'disconnect' && event.requestId !== undefined && event.requestId !== context.active?.requestId && event.requestId !== context.pending?.requestId;
+  /** A disconnect that reaches the waiting prompt: it names it, or names nobody. */
+  const disconnectsPending = ({ context, event }: { context: SessionContext; event: AnySessionEvent }) =>
+    event.type === 'disconnect' && context.pending !== undefined && (event.requestId === undefined || event.requestId === context.pending.requestId);
+  const detaches = (request: Active | Pending | undefined, context: SessionContext) => (request?.onDisconnect ?? context.onDisconnect) === 'detach';
   const isCurrent = ({ context, event }: { context: SessionContext; event: AnySessionEvent }) =>
     event.type === '@stream.closed' && context.active !== undefined && event.gen === context.active.gen;
 
@@ -182,7 +206,13 @@ export function sessionMachine(options: SessionOptions) {
       doneOk: ({ context, event }) => isCurrent({ context, event }) && (event as StreamResult).outcome === 'done',
       hasPending: ({ context }) => context.pending !== undefined,
       closeAfter: ({ context }) => context.closeAfter,
-      detach: ({ context }) => context.onDisconnect === 'detach',
+      disconnectsOther,
+      /** The running stream's client left and its policy is detach. */
+      activeDetaches: ({ context }) => detaches(context.active, context),
+      /** The waiting prompt's client left and its policy is cancel. */
+      dropsPending: (args) => disconnectsPending(args) && !detaches(args.context.pending, args.context),
+      /** The waiting prompt's client left and its policy is detach: it will still run. */
+      keepsPending: (args) => disconnectsPending(args) && detaches(args.context.pending, args.context),
       /** A cancel naming the waiting prompt, or naming nobody (stop everything), drops it. */
       cancelsPending: ({ context, event }) =>
         event.type === 'cancel' && context.pending !== undefined && (event.requestId === undefined || event.requestId === context.pending.requestId),
@@ -195,12 +225,13 @@ export function sessionMachine(options: SessionOptions) {
     delays: { cleanup: ({ context }) => context.cleanupDeadlineMs },
     actions: {
       /** The delivered prompt becomes the next stream to start. */
-      queuePrompt: assign(({ event, self }) => ({
-        pending: { requestId: requestId({ self }), prompt: (event as { text: string }).text },
-      })),
+      queuePrompt: assign(({ event, self }) => {
+        const { text, onDisconnect } = event as { text: string; onDisconnect?: DisconnectPolicy };
+        return { pending: { requestId: requestId({ self }), prompt: text, ...(onDisconnect ? { onDisconnect } : {}) } };
+      }),
       activatePending: assign(({ context }) => ({
         gen: context.gen + 1,
-        active: { gen: context.gen + 1, requestId: context.pending!.requestId, prompt: context.pending!.prompt },
+        active: { ...context.pending!, gen: context.gen + 1 },
         pending: undefined,
         history: append(context.history, { role: 'user', content: context.pending!.prompt }),
       })),
@@ -239,6 +270,7 @@ export function sessionMachine(options: SessionOptions) {
       abortActive: abortTask(activeTask),
       fenceActive: fenceTask(activeTask),
       announceFence: emit(({ context }) => ({ type: 'stream.fenced' as const, gen: context.active!.gen, requestId: context.active!.requestId })),
+      announceDetach: emit(({ context }) => ({ type: 'stream.detached' as const, gen: context.active!.gen, requestId: context.active!.requestId })),
       markFenced: assign(({ context }) => ({ active: { ...context.active!, fenced: true } })),
       endActive: emit(({ context }) => ({
         type: 'stream.end' as const,
@@ -332,7 +364,11 @@ export function sessionMachine(options: SessionOptions) {
             { guard: 'cancelsActive', target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'cancelled' } }, 'abortActive'] },
             { actions: { type: 'ignore', params: { reason: 'not the active request' } } },
           ],
-          disconnect: [{ guard: 'detach', actions: { type: 'ignore', params: { reason: 'detach policy' } } }, { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'disconnected' } }, 'abortActive'] }],
+          disconnect: [
+            { guard: 'disconnectsOther', actions: { type: 'ignore', params: { reason: 'not the active request' } } },
+            { guard: 'activeDetaches', actions: 'announceDetach' },
+            { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'disconnected' } }, 'abortActive'] },
+          ],
           close: { target: 'cancelling', actions: [{ type: 'reason', params: { reason: 'closed' } }, 'closeAfter', 'abortActive'] },
           '@stream.closed': [
             { guard: 'doneOk', target: 'idle', actions: [{ type: 'reason', params: { reason: 'done' } }, 'recordAnswer', 'endActive', 'answerActive', 'clearActive'] },
@@ -357,8 +393,9 @@ export function sessionMachine(options: SessionOptions) {
             { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
           ],
           disconnect: [
-            { guard: 'detach', actions: { type: 'ignore', params: { reason: 'detach policy' } } },
-            { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            { guard: 'disconnectsOther', actions: { type: 'ignore', params: { reason: 'not the active or waiting request' } } },
+            { guard: 'dropsPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            { guard: 'keepsPending', actions: { type: 'ignore', params: { reason: 'detach policy' } } },
             { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
           ],
           close: [
@@ -391,16 +428,21 @@ export type SessionMachine = ReturnType<typeof sessionMachine>;
 
 const BUSY_POLICIES: readonly BusyPolicy[] = ['interrupt', 'rollback', 'enqueue', 'reject'];
 
-/** sessionKind's `validate`: a prompt has a string `text` and, if any, a known `onBusy`. */
+const DISCONNECT_POLICIES: readonly DisconnectPolicy[] = ['cancel', 'detach'];
+
+/** sessionKind's `validate`: a prompt has a string `text` and, if any, a known `onBusy` and `onDisconnect`; a disconnect's `requestId` is a string. */
 export function validateSessionEvent(event: { type: string; [k: string]: unknown }): string | undefined {
+  if (event.type === 'disconnect') return event.requestId === undefined || typeof event.requestId === 'string' ? undefined : "a disconnect's `requestId` must be a string";
   if (event.type !== 'prompt') return undefined;
   if (typeof event.text !== 'string') return 'a prompt needs a string `text`';
   if (event.onBusy !== undefined && !BUSY_POLICIES.includes(event.onBusy as BusyPolicy)) {
     return `a prompt's \`onBusy\` must be one of ${BUSY_POLICIES.join(', ')}`;
   }
+  if (event.onDisconnect !== undefined && !DISCONNECT_POLICIES.includes(event.onDisconnect as DisconnectPolicy)) {
+    return `a prompt's \`onDisconnect\` must be one of ${DISCONNECT_POLICIES.join(', ')}`;
+  }
   return undefined;
 }
-const DISCONNECT_POLICIES: readonly DisconnectPolicy[] = ['cancel', 'detach'];
 
 /** Why a stream was cut off, as the error its `ask` rejects with. */
 function cutError(address: string, reason: EndReason) {

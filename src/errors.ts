@@ -96,8 +96,24 @@ export const ErrorCodes = {
     summary: "A newer request replaced this one, before it started or while it ran (latest-wins policies: a session's interrupt or rollback).",
     public: true,
   },
+  INTERLOCK_MISSING_PEER: {
+    summary: 'A feature was asked for whose optional peer dependency is not installed (the Stately bridge needs `@statelyai/inspect`).',
+    public: false,
+  },
   INTERLOCK_RETRY_EXHAUSTED: {
     summary: 'The request already used its one retry after a subscription failure and failed again; the agent itself is not failed.',
+    public: true,
+  },
+  INTERLOCK_INVALID_MESSAGE: {
+    summary: 'A WebSocket frame is not a valid interlock.v1 message: not JSON, an unknown type, or a field of the wrong shape.',
+    public: true,
+  },
+  INTERLOCK_FORBIDDEN: {
+    summary: "The server's authorize hook refused this token the address (or pattern) for this action.",
+    public: true,
+  },
+  INTERLOCK_TOO_MANY_SUBSCRIPTIONS: {
+    summary: 'The WebSocket connection already holds its maximum of subscriptions (maxSubscriptions); complete one first.',
     public: true,
   },
 } as const satisfies Record<string, { summary: string; public: boolean }>;
@@ -251,11 +267,32 @@ export const errors = {
       'INTERLOCK_INVALID_ADDRESS',
       `Address ${JSON.stringify(address)} is not 'kind/key' (kind: lowercase letters, digits, '-', '_'; key: 1-256 characters).`,
     ),
+  invalidMessage: (why: string, id?: string) =>
+    new InterlockError(
+      'INTERLOCK_INVALID_MESSAGE',
+      `Invalid interlock.v1 message${id === undefined ? '' : ` '${id.slice(0, 64)}'`}: ${why}. See docs/protocol.md for the message shapes.`,
+    ),
+  forbidden: (address: string, action: 'subscribe' | 'send' | 'ask') =>
+    new InterlockError(
+      'INTERLOCK_FORBIDDEN',
+      `This token may not ${action === 'ask' ? 'ask' : `${action} to`} '${address}'. Use a token the server's authorize hook allows for that address.`,
+      { address, details: { action } },
+    ),
+  tooManySubscriptions: (max: number) =>
+    new InterlockError(
+      'INTERLOCK_TOO_MANY_SUBSCRIPTIONS',
+      `This connection already holds ${max} subscriptions (the server's maxSubscriptions). Complete one, or open another connection.`,
+      { details: { max } },
+    ),
   invalidEvent: (address: string, why: string) =>
     new InterlockError('INTERLOCK_INVALID_EVENT', `Invalid event for '${address}': ${why}.`, { address }),
   invalidKind: (kind: string, why: string) =>
     new InterlockError('INTERLOCK_INVALID_KIND', `Kind '${kind}' is misconfigured: ${why}.`, { details: { kind } }),
   invalidConfig: (why: string, subject = 'runtime options') => new InterlockError('INTERLOCK_INVALID_CONFIG', `Invalid ${subject}: ${why}.`),
+  missingPeer: (pkg: string, feature: string, install: string) =>
+    new InterlockError('INTERLOCK_MISSING_PEER', `${feature} needs the optional peer dependency '${pkg}', which is not installed. Run \`${install}\`.`, {
+      details: { package: pkg },
+    }),
   storeFailed: (address: string, op: 'load' | 'save', cause: unknown) =>
     new InterlockError(
       'INTERLOCK_STORE_FAILED',

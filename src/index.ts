@@ -29,3 +29,8 @@ export { openAICompatible, simulated, type OpenAICompatibleOptions, type Simulat
 export type { Provider, ProviderChunk, ChatMessage, ChatRequest } from './providers/index.js';
 export * from './sources/index.js';
 export { eachValue } from './runtime/eachValue.js';
+export { statelyBridge, type StatelyBridge, type StatelyBridgeOptions, type StatelyInspectorLike, type StatelySnapshot } from './inspect/stately.js';
+export type { MachineGraph, GraphState, GraphTransition, StateType, Trigger } from './inspect/machineGraph.js';
+export type { MailboxView, MailboxEntry, RunningTurn, LaneName } from './inspect/mailboxView.js';
+export type { TransitionData, TakenTransition } from './inspect/tap.js';
+export type { ShownEvent } from './inspect/publicEvent.js';

@@ -49,7 +49,11 @@ export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> 
   supervision?: SupervisionPolicy;
   /** Passivate an actor idle this long (snapshot kept in the store). Default: never. */
   idleAfterMs?: number;
-  /** Records kept per activation for resume. Default 64. */
+  /**
+   * Records kept per activation for resume (WebSocket `since`, SSE `Last-Event-ID`,
+   * `runtime.events(address, { since })`). Default 1,024. The ring costs nothing until the
+   * address is first watched and then grows with what is published, up to this many.
+   */
   replay?: number;
   /**
    * Event types remote callers (HTTP, WebSocket) may send. Default: every type some state
@@ -63,6 +67,13 @@ export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> 
    * client may read; secrets (API keys, tokens) must never be in the result.
    */
   view?: (context: ContextFrom<TMachine>) => unknown;
+  /**
+   * What of an event's payload the inspector may show (mailbox listing, `transition`
+   * records, the Stately bridge), for the kind's `publicEvents` only. Default: nothing, the
+   * event's type alone. Internal (`@…`) and other non-public events are only ever shown by
+   * type. Return only what a client may read.
+   */
+  eventView?: (event: EventObject) => unknown;
   /**
    * Checks an event at the edge, before it is queued: return a reason to refuse it with
    * INTERLOCK_INVALID_EVENT, or undefined to accept. Runs for every caller.
@@ -90,6 +101,7 @@ export interface Kind {
   readonly replay: number;
   readonly publicEvents: ReadonlySet<string>;
   readonly view: ((context: any) => unknown) | undefined;
+  readonly eventView: ((event: EventObject) => unknown) | undefined;
   readonly validate: ((event: EventObject) => string | undefined) | undefined;
   readonly maxActive: number | undefined;
   /** Whether any state declares meta.stallAfterMs (skips stall bookkeeping otherwise). */
@@ -108,6 +120,7 @@ const KIND_KEYS = new Set([
   'replay',
   'publicEvents',
   'view',
+  'eventView',
   'validate',
   'maxActive',
 ]);
@@ -179,10 +192,11 @@ export function compileKind(name: string, config: unknown): Kind {
       jitter: fraction(backoff.jitter, 'supervision.backoff.jitter', 0.2, fail),
     },
     idleAfterMs: optionalPositive(c.idleAfterMs, 'idleAfterMs', fail),
-    replay: int(c.replay, 'replay', 0, 64, fail),
+    replay: int(c.replay, 'replay', 0, 1024, fail),
     hasStallStates: hasStallMeta(machine),
     publicEvents: new Set(publicEvents),
     view: optionalFunction(c.view, 'view', fail) as Kind['view'],
+    eventView: optionalFunction(c.eventView, 'eventView', fail) as Kind['eventView'],
     validate: optionalFunction(c.validate, 'validate', fail) as Kind['validate'],
     maxActive: c.maxActive === undefined ? undefined : int(c.maxActive, 'maxActive', 1, 0, fail),
   };

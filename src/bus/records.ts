@@ -28,6 +28,8 @@ export type RecordType =
   | 'lifecycle.failed'
   | 'lifecycle.revived'
   | 'lifecycle.stopped'
+  /** Only while the actor is inspected (see src/inspect/): the event that moved it, from which state to which. */
+  | 'transition'
   /** Synthetic, never buffered: a resume point that the replay buffer can no longer serve. */
   | 'replay.gap';
 

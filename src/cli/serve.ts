@@ -6,8 +6,9 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BusyPolicy } from '../../machines/session.js';
+import type { BusyPolicy, DisconnectPolicy } from '../../machines/session.js';
 import { isLoopback } from '../gateway/auth.js';
+import { DEFAULT_STATELY_URL, STATELY_WARNING } from '../inspect/stately.js';
 import { createGatewayServer, type GatewayServer } from '../gateway/createGatewayServer.js';
 import type { GatewayOptions } from '../gateway/createGateway.js';
 import { serveRuntime, type ServeRuntimeOptions } from '../gateway/serveRuntime.js';
@@ -23,7 +24,11 @@ export const USAGE = `Usage: interlock serve [options]
   --model M           model name at the upstream (and the id clients send)
   --api-key K         upstream API key (or INTERLOCK_UPSTREAM_API_KEY)
   --on-busy P         prompt while a stream runs: interrupt (default) | enqueue | reject
+  --on-disconnect P   a chat client hangs up: cancel (default) | detach (its stream runs on, into the history)
   --config FILE       module exporting { kinds?, gateway?, runtime? } (your own machines)
+  --stately           forward actors to the Stately inspector (needs @statelyai/inspect;
+                      actor data leaves this machine)
+  --stately-url URL   the Stately relay to send to (default ws://localhost:8081)
   --drain-ms N        how long in-flight work may finish on SIGINT/SIGTERM (default 10000)
   --log-level L       pino level (default info)
 `;
@@ -36,9 +41,12 @@ export interface ServeConfig {
   model: string | undefined;
   apiKey: string | undefined;
   onBusy: BusyPolicy | undefined;
+  onDisconnect: DisconnectPolicy | undefined;
   config: string | undefined;
   drainMs: number;
   logLevel: string;
+  /** The Stately relay URL when --stately is on. */
+  stately: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -56,9 +64,12 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
       model: { type: 'string' },
       'api-key': { type: 'string' },
       'on-busy': { type: 'string' },
+      'on-disconnect': { type: 'string' },
       config: { type: 'string' },
       'drain-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      stately: { type: 'boolean' },
+      'stately-url': { type: 'string' },
     },
   });
   const port = Number(values.port ?? env.PORT ?? 8080);
@@ -69,8 +80,14 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
   if (onBusy !== undefined && !['interrupt', 'enqueue', 'reject'].includes(onBusy)) {
     throw new UsageError(`--on-busy must be interrupt, enqueue or reject, got '${onBusy}'`);
   }
+  const onDisconnect = values['on-disconnect'];
+  if (onDisconnect !== undefined && onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw new UsageError(`--on-disconnect must be cancel or detach, got '${onDisconnect}'`);
+  }
   if (values.upstream !== undefined && values.model === undefined) throw new UsageError('--upstream needs --model (the model the upstream should run)');
   const token = values.token ?? (env.INTERLOCK_TOKEN || undefined);
+  if (values['stately-url'] !== undefined && !values.stately) throw new UsageError('--stately-url needs --stately');
+  if (values['stately-url'] !== undefined && !/^wss?:\/\//.test(values['stately-url'])) throw new UsageError(`--stately-url must be a ws:// or wss:// URL, got '${values['stately-url']}'`);
   return {
     port,
     host: values.host ?? '127.0.0.1',
@@ -79,9 +96,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     model: values.model,
     apiKey: values['api-key'] ?? (env.INTERLOCK_UPSTREAM_API_KEY || undefined),
     onBusy: onBusy as BusyPolicy | undefined,
+    onDisconnect,
     config: values.config,
     drainMs,
     logLevel: values['log-level'] ?? 'info',
+    stately: values.stately ? (values['stately-url'] ?? DEFAULT_STATELY_URL) : undefined,
   };
 }
 
@@ -103,6 +122,11 @@ export interface Served extends GatewayServer {
   readonly url: string;
   /** Refuses new work, drains in-flight work within the deadline, closes the server. */
   shutdown(): Promise<void>;
+}
+
+/** The inspector page's URL as `serve` prints it: with the token, so opening it is enough. */
+export function inspectorUrl(url: string, token: string | undefined): string {
+  return `${url}/inspector/${token === undefined ? '' : `?token=${encodeURIComponent(token)}`}`;
 }
 
 export async function serve(config: ServeConfig, print: (line: string) => void): Promise<Served> {
@@ -128,6 +152,8 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     models: [built.model],
     ...(config.token === undefined ? {} : { token: config.token }),
     ...(built.store === undefined ? {} : { store: built.store }),
+    ...(config.onDisconnect === undefined ? {} : { onDisconnect: config.onDisconnect }),
+    ...(config.stately === undefined ? {} : { stately: { url: config.stately, warn: () => print(`  WARNING  ${STATELY_WARNING}`) } }),
     ...user.gateway,
   });
   const address = await server.app.listen({ port: config.port, host: config.host });
@@ -138,7 +164,11 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     print(`  chat     POST ${url}/v1/chat/completions   model '${built.model}' (${config.upstream === undefined ? 'simulated, no network' : `upstream ${config.upstream}`})`);
   }
   print(`  actors   ${url}/v1/actors/{kind}/{key}/tell|ask   kinds: ${kinds.join(', ')}`);
+  print(`  events   GET ${url}/v1/actors/{kind}/{key}/events (SSE)   WebSocket ${url.replace(/^http/, 'ws')}/ws (interlock.v1)`);
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
+  print(`  inspect  GET ${url}/v1/kinds/{kind}/machine   ${url}/v1/actors/{kind}/{key}/mailbox   (docs/inspector.md)`);
+  if (config.stately !== undefined) print(`  stately  sending to the Stately relay at ${config.stately}`);
+  if (user.gateway?.inspector !== false) print(`  inspector ${inspectorUrl(url, config.token)}`);
   print(
     config.token === undefined
       ? `  auth     none: no token set, so bound to loopback only (set --token or INTERLOCK_TOKEN to require one)`

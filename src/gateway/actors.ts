@@ -79,20 +79,26 @@ export function actorRoutes(app: FastifyInstance, config: ActorRoutesConfig): vo
       depth: view.depth,
       postponed: view.postponed,
       inFlight: view.inFlight,
+      restarts: view.restarts,
     };
   });
 
-  app.get<{ Querystring: { kind?: string; limit?: string; after?: string } }>('/v1/actors', { schema: listSchema }, async (request) => {
-    const { kind, after } = request.query;
+  app.get<{ Querystring: { kind?: string; limit?: string; after?: string; q?: string } }>('/v1/actors', { schema: listSchema }, async (request) => {
+    const { kind, after, q } = request.query;
     const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
     if (kind !== undefined && !known().has(kind)) throw errors.unknownKind(`${kind}/*`, kind, [...known()]);
     // Sorted by address, paged by the last address seen: stable while actors come and go.
-    const all = runtime.addresses(kind).sort();
+    let all = runtime.addresses(kind);
+    if (q) all = all.filter((a) => a.includes(q));
+    all.sort();
     const start = after === undefined ? 0 : sortedIndexAfter(all, after);
     const page = all.slice(start, start + limit);
     const data = page.map((a) => {
       const v = runtime.view(a);
-      return { address: a, kind: v?.kind ?? a.slice(0, a.indexOf('/')), status: v?.status ?? 'stopped', state: v?.state ?? null };
+      // The context is not listed (GET /v1/actors/{kind}/{key} has it): a page of 1,000 stays small.
+      return v
+        ? { address: a, kind: v.kind, status: v.status, state: v.state ?? null, depth: v.depth, postponed: v.postponed, inFlight: v.inFlight, restarts: v.restarts }
+        : { address: a, kind: a.slice(0, a.indexOf('/')), status: 'stopped', state: null, depth: 0, postponed: 0, inFlight: 0, restarts: 0 };
     });
     const more = start + limit < all.length;
     return { object: 'list', data, has_more: more, next_after: more ? page.at(-1)! : null };

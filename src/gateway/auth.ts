@@ -9,17 +9,50 @@ import { GatewayError } from './httpErrors.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** Returns a checker for `Authorization` header values; undefined token means open. */
-export function bearerCheck(token: string | undefined): (header: string | undefined) => void {
-  if (token === undefined) return () => undefined;
+/**
+ * Accepts a token or not. Given to the gateway (`authenticate`) to accept more than the one
+ * shared `token`, e.g. one token per user; the `authorize` hook then limits what each may
+ * reach. It must not leak timing: compare digests (see {@link sameToken}).
+ */
+export type Authenticate = (token: string) => boolean;
+
+/** Constant-time equality of two tokens (both hashed first, so lengths do not leak either). */
+export function sameToken(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * The one token check every surface uses (HTTP routes, SSE, WebSocket upgrade and init):
+ * `authenticate` when given, else the shared `token` in constant time, else open (every
+ * token, and none, accepted).
+ */
+export function tokenVerifier(token: string | undefined, authenticate?: Authenticate): (candidate: string | undefined) => boolean {
+  if (authenticate) return (candidate) => candidate !== undefined && authenticate(candidate) === true;
+  if (token === undefined) return () => true;
   const expected = digest(token);
-  return (header) => {
-    const match = typeof header === 'string' ? /^Bearer[ ]+(.+)$/i.exec(header) : null;
-    const ok = match !== null && timingSafeEqual(digest(match[1]!.trim()), expected);
+  return (candidate) => candidate !== undefined && timingSafeEqual(digest(candidate), expected);
+}
+
+/** The token of an `Authorization: Bearer <token>` header value, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = typeof header === 'string' ? /^Bearer[ ]+(.+)$/i.exec(header) : null;
+  return match ? match[1]!.trim() : undefined;
+}
+
+/**
+ * Returns a checker for `Authorization` header values (or, where a route allows it, a
+ * `?token=` query value for clients that cannot set headers); undefined token and no
+ * `authenticate` means open.
+ */
+export function bearerCheck(token: string | undefined, authenticate?: Authenticate): (header: string | undefined, queryToken?: string) => void {
+  if (token === undefined && !authenticate) return () => undefined;
+  const verify = tokenVerifier(token, authenticate);
+  return (header, queryToken) => {
+    const ok = verify(header === undefined ? queryToken : bearerToken(header));
     if (!ok) {
       throw new GatewayError(
         'INTERLOCK_UNAUTHORIZED',
-        header === undefined
+        header === undefined && queryToken === undefined
           ? 'Missing Authorization header. Send `Authorization: Bearer <token>` with the token the server was started with.'
           : 'Invalid bearer token. Send `Authorization: Bearer <token>` with the token the server was started with.',
       );

@@ -10,15 +10,21 @@
  * SSE `data: {"error": …}` event. While the prompt waits (queued behind another, or the
  * previous stream is being cancelled) the response sends `: keep-alive` comments.
  *
- * A client that goes away unsubscribes: the runtime removes a queued prompt, or sends the
- * session's cancel event *for this request* (control lane), which aborts the provider's
- * HTTP call. (The untargeted `disconnect` event is not used: by the time it is delivered
- * it could hit another client's stream.)
+ * A client that goes away reaches its request's disconnect policy (`onDisconnect`: the
+ * gateway's, or the request's `X-Interlock-On-Disconnect`; it travels on the prompt, so
+ * the session and the gateway agree on it). Once the stream runs, the gateway sends the
+ * session `disconnect { requestId }` (control lane) and stays subscribed: under `cancel`
+ * the session aborts the provider's HTTP call and ends the stream, under `detach` the
+ * stream runs to its end into the history and nothing more is written. A disconnect
+ * naming a request that no longer runs is ignored by the session, so a late one never
+ * cuts another client's newer stream. Before the stream starts, `cancel` unsubscribes
+ * (the runtime removes the queued prompt, or cancels it by request id while it waits in
+ * the session); `detach` stays subscribed and sends the disconnect once it starts.
  */
 import { channel } from 'node:diagnostics_channel';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Subscription } from 'rxjs';
-import type { SessionEmitted } from '../../machines/session.js';
+import type { DisconnectPolicy, SessionEmitted } from '../../machines/session.js';
 import { InterlockError } from '../errors.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { GatewayError, toWire, type WireError } from './httpErrors.js';
@@ -40,6 +46,8 @@ export interface ChatConfig {
   keepAliveMs: number;
   maxBufferedBytes: number;
   metrics: GatewayMetrics | undefined;
+  /** What a client's hang-up does to its request, unless the request names its own. */
+  onDisconnect: DisconnectPolicy;
   /** Called when an anonymous (per-request) session is done with. */
   forgetAnonymous: (address: string) => void;
 }
@@ -67,8 +75,10 @@ export function handleChat(config: ChatConfig, request: FastifyRequest, reply: F
   const key = anonymous ? `anon-${request.id}` : headerKey;
   const address = `${config.sessionKind}/${key}`;
   const onBusy = request.headers['x-interlock-on-busy'];
+  // The schema allows only the two policies.
+  const onDisconnect = (request.headers['x-interlock-on-disconnect'] as DisconnectPolicy | undefined) ?? config.onDisconnect;
   const text = promptOf(body);
-  const event = { type: 'prompt', text, ...(typeof onBusy === 'string' ? { onBusy } : {}) };
+  const event = { type: 'prompt', text, ...(typeof onBusy === 'string' ? { onBusy } : {}), onDisconnect };
   config.runtime.checkPublic(address, event);
   return new ChatExchange(config, request, reply, address, event, body, anonymous).run();
 }
@@ -83,6 +93,11 @@ class ChatExchange {
   private usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
   private endReason: string | undefined;
   private fenced = false;
+  /** The session's id for this request (from `stream.started`). */
+  private requestId: string | undefined;
+  /** The client went away; the request may still run (detach), for nobody. */
+  private gone = false;
+  private released = false;
   private readonly id: string;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly stream: boolean;
@@ -97,7 +112,7 @@ class ChatExchange {
     private readonly request: FastifyRequest,
     private readonly reply: FastifyReply,
     private readonly address: string,
-    private readonly event: { type: string; text: string },
+    private readonly event: { type: string; text: string; onDisconnect: DisconnectPolicy },
     private readonly body: ChatBody,
     private readonly anonymous: boolean,
   ) {
@@ -130,15 +145,19 @@ class ChatExchange {
   }
 
   private onEvent(e: SessionEmitted): void {
-    if (this.phase === 'done') return;
+    if (this.phase === 'done' && !this.gone) return;
     switch (e.type) {
       case 'stream.started':
-        this.phase = 'streaming';
+        this.requestId = e.requestId;
         this.log('stream_start', { gen: e.gen });
+        // Its client left while it waited (detach): the session decides now.
+        if (this.gone) return this.disconnect();
+        this.phase = 'streaming';
         if (this.stream) this.write(this.frame({ role: 'assistant', content: '' }, null));
         return;
       case 'chunk':
         this.chunks++;
+        if (this.gone) return;
         this.text += e.text;
         if (this.stream) {
           this.write(`${this.prefix}${JSON.stringify(e.text)}},"finish_reason":null}]}\n\n`);
@@ -148,6 +167,9 @@ class ChatExchange {
       case 'stream.fenced':
         this.fenced = true;
         this.log('stream_fenced', { gen: e.gen });
+        return;
+      case 'stream.detached':
+        this.log('stream_detached', { gen: e.gen });
         return;
       case 'stream.end': {
         this.endReason = e.reason;
@@ -161,7 +183,7 @@ class ChatExchange {
             this.log('prev_stream_finished_cleanly');
           }
         }
-        this.log('stream_end', { reason: e.reason, chunks: this.chunks });
+        this.log('stream_end', { reason: e.reason === 'disconnected' ? 'client_disconnect' : e.reason, chunks: this.chunks });
         return;
       }
       case 'prompt.dropped':
@@ -173,6 +195,7 @@ class ChatExchange {
   }
 
   private onComplete(): void {
+    if (this.gone) return this.release();
     if (this.phase === 'done') return;
     const reason = this.endReason ?? 'done';
     if (reason !== 'done') {
@@ -186,6 +209,7 @@ class ChatExchange {
     }
     if (!this.stream) {
       this.finish();
+      this.release();
       this.config.metrics?.chatEnded(200);
       this.settle.resolve({
         id: this.id,
@@ -206,11 +230,13 @@ class ChatExchange {
   }
 
   private onError(err: unknown): void {
+    if (this.gone) return this.release();
     if (this.phase === 'done') return;
     const wire = toWire(err);
     // Before the SSE headers, the route's error handler answers (and logs) it.
     if (!this.headersSent) {
       this.finish();
+      this.release();
       this.config.metrics?.chatEnded(wire.status);
       this.settle.reject(err);
       return;
@@ -226,24 +252,49 @@ class ChatExchange {
     if (this.phase === 'done') return;
     const started = this.phase === 'streaming';
     this.finish();
-    this.sub?.unsubscribe();
-    if (started) this.log('stream_cancelled', { reason: 'client_disconnect' });
-    this.log('stream_end', { reason: 'client_disconnect', chunks: this.chunks });
+    this.gone = true;
+    this.log('client_disconnect', { policy: this.event.onDisconnect, started });
     this.config.metrics?.chatEnded(499);
     // Nothing can be written any more; tell Fastify not to try.
     if (!this.headersSent) this.reply.hijack();
     this.settle.resolve(undefined);
+    if (started) return this.disconnect();
+    if (this.event.onDisconnect === 'detach') return; // it runs when its turn comes; stream.started sends the disconnect
+    this.sub?.unsubscribe();
+    this.log('stream_end', { reason: 'client_disconnect', chunks: 0 });
+    this.release();
   };
 
+  /** Tells the session this request's client left; its policy decides (the session ignores it if the request already ended). */
+  private disconnect(): void {
+    try {
+      this.config.runtime.tell(this.address, { type: 'disconnect', requestId: this.requestId } as never);
+    } catch (err) {
+      // The mailbox is full (a disconnect counts against it) or the runtime is stopping:
+      // unsubscribing sends the runtime's own cancel for this request, which bypasses the cap.
+      this.request.log.warn({ trace: this.trace, session: this.session, err }, 'disconnect_not_queued');
+      this.sub?.unsubscribe();
+      this.release();
+    }
+  }
+
+  /** The response is over: no more writes or keep-alives. */
   private finish(): void {
     this.phase = 'done';
     if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
     this.reply.raw.off('close', this.onClose);
+  }
+
+  /** The request is over in the session too (its stream ended, or it was dropped). */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
     if (this.anonymous) this.config.forgetAnonymous(this.address);
   }
 
   private endSse(status: number): void {
     this.finish();
+    this.release();
     this.config.metrics?.chatEnded(status);
     this.reply.raw.end();
     this.request.log.info({ res: { statusCode: this.reply.raw.statusCode }, responseTime: this.reply.elapsedTime }, 'request completed');
@@ -268,6 +319,7 @@ class ChatExchange {
   }
 
   private write(data: string): void {
+    if (this.gone) return;
     if (!this.headersSent) this.openSse();
     const raw = this.reply.raw;
     if (raw.destroyed) return;

@@ -4,17 +4,25 @@
  * {@link createGatewayServer} wraps it in a standalone Fastify instance for `interlock serve`.
  *
  * Routes: OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models` (when the
- * runtime has the session kind), any actor over `/v1/actors/…`, `GET /health`,
- * `GET /metrics`. Everything but a bare `GET /health` needs the bearer token when one is
+ * runtime has the session kind), any actor over `/v1/actors/…` (with its SSE record stream
+ * `…/events`), `GET /health`, `GET /metrics`, and the `interlock.v1` WebSocket at `/ws`
+ * (src/transport/). Everything but a bare `GET /health` needs the bearer token when one is
  * set. Every error is OpenAI-shaped (see httpErrors.ts); the full error goes to the log.
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { DisconnectPolicy } from '../../machines/session.js';
+import { errors } from '../errors.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import type { Runtime } from '../runtime/Runtime.js';
+import { attachWebSocket, type WebSocketTransport } from '../transport/attachWebSocket.js';
+import type { Authorize, WebSocketOptions } from '../transport/options.js';
 import { actorRoutes } from './actors.js';
-import { bearerCheck } from './auth.js';
+import { bearerCheck, type Authenticate } from './auth.js';
+import { eventRoutes } from './events.js';
 import { handleChat, logFailure } from './chat.js';
+import { inspectRoutes } from './inspect.js';
 import { createHealth } from './health.js';
+import { inspectorRoutes } from './inspectorPage.js';
 import { GatewayError, toWire, type WireCode } from './httpErrors.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { chatSchema, healthSchema } from './schemas.js';
@@ -22,6 +30,15 @@ import { chatSchema, healthSchema } from './schemas.js';
 export interface GatewayOptions {
   /** Bearer token every route but a bare `GET /health` requires. Default: none (open). */
   token?: string;
+  /** Accepts other tokens than `token` (e.g. one per user), on every route and the WebSocket. Must compare in constant time. */
+  authenticate?: Authenticate;
+  /**
+   * Per-address authorization for the SSE event stream and the WebSocket (subscribe, send,
+   * ask): e.g. a token limited to `session/<its own ids>`. Default: every token may do everything.
+   */
+  authorize?: Authorize;
+  /** The `interlock.v1` WebSocket endpoint (docs/protocol.md), at `/ws` under the plugin's prefix; false: none. */
+  websocket?: Omit<WebSocketOptions, 'token' | 'authenticate' | 'authorize' | 'logger'> | false;
   /** Model ids `GET /v1/models` lists and chat requests may name. Default `['interlock']`. */
   models?: readonly string[];
   /** The kind chat completions go to. Default `'session'`. */
@@ -34,12 +51,24 @@ export interface GatewayOptions {
   askTimeoutMs?: number;
   /** Bytes a slow SSE client may leave unread before it is disconnected. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** The `retry:` the event stream (`…/events`) gives browsers: ms before an EventSource reconnects and resumes. Default 1,000. */
+  eventsRetryMs?: number;
   /** Serve `GET /metrics` (prom-client). Default true. */
   metrics?: boolean;
   /** Include Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
   /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
   store?: SnapshotStore;
+  /** Serve the inspector page at `/inspector/` (its data routes still need the token). Default true. */
+  inspector?: boolean;
+  /**
+   * What a chat client's hang-up does to its request: `cancel` (its stream is aborted down
+   * to the upstream socket, or its waiting prompt dropped) or `detach` (it runs to its end
+   * into the session's history, for nobody). Sent with every prompt, so it overrides the
+   * session kind's own `onDisconnect`; a request may name its own with
+   * `X-Interlock-On-Disconnect`. Default 'cancel'.
+   */
+  onDisconnect?: DisconnectPolicy;
 }
 
 export interface GatewayPlugin extends FastifyPluginAsync {
@@ -48,15 +77,22 @@ export interface GatewayPlugin extends FastifyPluginAsync {
   readonly draining: boolean;
   /** The gateway's metrics (its prom-client registry), once registered. */
   readonly metrics: GatewayMetrics | undefined;
+  /** The WebSocket endpoint, once registered (closed with 1001 when the Fastify app closes). */
+  readonly websocket: WebSocketTransport | undefined;
 }
 
 export function createGateway(runtime: Runtime, options: GatewayOptions = {}): GatewayPlugin {
   const sessionKind = options.sessionKind ?? 'session';
   const models = [...(options.models ?? ['interlock'])];
   const bodyLimit = options.bodyLimit ?? 1_048_576;
-  const checkAuth = bearerCheck(options.token);
+  const checkAuth = bearerCheck(options.token, options.authenticate);
+  const onDisconnect = options.onDisconnect ?? 'cancel';
+  if (onDisconnect !== 'cancel' && onDisconnect !== 'detach') {
+    throw errors.invalidConfig(`\`onDisconnect\` must be 'cancel' or 'detach', got ${String(onDisconnect)}`, 'createGateway options');
+  }
   let draining = false;
   let metrics: GatewayMetrics | undefined;
+  let websocket: WebSocketTransport | undefined;
 
   const forgetAnonymous = (address: string): void => {
     // After the response: the session is idle (or still closing a cancelled stream).
@@ -84,8 +120,12 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
       // Route config, not the URL: the plugin may be mounted under a prefix.
-      const isHealth = (request.routeOptions.config as { health?: boolean } | undefined)?.health === true;
-      if (!(isHealth && !request.url.includes('?'))) checkAuth(request.headers.authorization);
+      const config = request.routeOptions.config as { health?: boolean; queryToken?: boolean; page?: boolean } | undefined;
+      const isHealth = config?.health === true;
+      // Routes a browser's EventSource reads may take the token as ?token= (it cannot set headers).
+      const queryToken = config?.queryToken === true ? (request.query as { token?: unknown }).token : undefined;
+      // The inspector's static files hold no data; a browser opening the page cannot send a header.
+      if (!(isHealth && !request.url.includes('?')) && config?.page !== true) checkAuth(request.headers.authorization, typeof queryToken === 'string' ? queryToken : undefined);
       if (draining && !isHealth) {
         throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
       }
@@ -108,6 +148,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
         keepAliveMs: options.keepAliveMs ?? 15_000,
         maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
         metrics,
+        onDisconnect,
         forgetAnonymous,
       };
       app.post('/v1/chat/completions', { schema: chatSchema, bodyLimit }, async (request, reply) => {
@@ -122,15 +163,41 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     await app.register(
       async (actors) => {
         actorRoutes(actors, { runtime, askTimeoutMs: options.askTimeoutMs ?? 30_000 });
+        inspectRoutes(actors, runtime);
+        eventRoutes(actors, {
+          runtime,
+          authorize: options.authorize,
+          keepAliveMs: options.keepAliveMs ?? 15_000,
+          maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
+          retryMs: options.eventsRetryMs ?? 1_000,
+        });
       },
       { bodyLimit } as never,
     );
+
+    if (options.websocket !== false) {
+      const ws = options.websocket ?? {};
+      const transport = attachWebSocket(app.server, runtime, {
+        askTimeoutMs: options.askTimeoutMs ?? 30_000,
+        ...ws,
+        path: `${app.prefix}${ws.path ?? '/ws'}`,
+        ...(options.token === undefined ? {} : { token: options.token }),
+        ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
+        ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
+        logger: app.log,
+      });
+      websocket = transport;
+      // Before the HTTP server closes: upgraded sockets are not its connections any more.
+      app.addHook('preClose', async () => transport.close());
+    }
 
     app.get<{ Querystring: { address?: string; addresses?: string } }>('/health', { schema: healthSchema, config: { health: true } }, async (request, reply) => {
       const q = request.query;
       const { status, body } = health.report({ ...(q.address === undefined ? {} : { address: q.address }), addresses: q.addresses === 'true' }, draining);
       return reply.code(status).send(body);
     });
+
+    if (options.inspector !== false) inspectorRoutes(app);
 
     if (metrics) {
       const registry = metrics.registry;
@@ -142,6 +209,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
     drain: { value: () => void (draining = true) },
     draining: { get: () => draining },
     metrics: { get: () => metrics },
+    websocket: { get: () => websocket },
   });
   return plugin;
 }

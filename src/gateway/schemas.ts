@@ -20,6 +20,7 @@ export const chatSchema = {
     properties: {
       'x-session-id': { type: 'string', pattern: KEY_PATTERN },
       'x-interlock-on-busy': { type: 'string', enum: ['interrupt', 'enqueue', 'reject', 'rollback'] },
+      'x-interlock-on-disconnect': { type: 'string', enum: ['cancel', 'detach'] },
     },
   },
   body: {
@@ -75,6 +76,14 @@ const sendBody = {
 export const tellSchema = { params: addressParams, body: sendBody } as const;
 export const askSchema = { params: addressParams, body: sendBody } as const;
 export const viewSchema = { params: addressParams } as const;
+export const eventsSchema = {
+  params: addressParams,
+  querystring: {
+    type: 'object',
+    properties: { token: { type: 'string', maxLength: 4096 }, since: { type: 'string', maxLength: 40 } },
+  },
+  headers: { type: 'object', properties: { 'last-event-id': { type: 'string', maxLength: 40 } } },
+} as const;
 
 export const listSchema = {
   querystring: {
@@ -85,6 +94,7 @@ export const listSchema = {
       // Query values are strings on the wire (the server does not coerce types).
       limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' },
       after: { type: 'string', maxLength: 400 },
+      q: { type: 'string', maxLength: 200 },
     },
   },
 } as const;

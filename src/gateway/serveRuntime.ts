@@ -68,6 +68,7 @@ export function serveRuntime(options: ServeRuntimeOptions = {}) {
     agent,
     ...options.kinds,
   };
-  const runtime = createRuntime({ kinds, store });
+  // A subscriber to an actor's records (the inspector page) also gets its transitions.
+  const runtime = createRuntime({ kinds, store, inspect: 'watched' });
   return { runtime, store, model };
 }

@@ -112,6 +112,20 @@ export class Mailbox {
     return out;
   }
 
+  /** Appends the queued envelopes to `out` in delivery order (lane, then FIFO), leaving them in place. O(queued); for inspection. */
+  queuedInOrder(out: Envelope[]): void {
+    for (let i = 0; i < LANES; i++) for (let e = this.lane(i, false)?.head; e; e = e.next) out.push(e);
+  }
+
+  /** Appends the postponed envelopes to `out`, oldest first, leaving them in place. For inspection. */
+  postponedInOrder(out: Envelope[]): void {
+    if (this.postponedCount === 0 || !this.postponedByType) return;
+    const start = out.length;
+    for (const list of this.postponedByType.values()) for (let e = list.head; e; e = e.next) out.push(e);
+    const mine = out.splice(start).sort((a, b) => a.seq - b.seq);
+    for (const e of mine) out.push(e);
+  }
+
   private lane(i: number, create: boolean): EnvelopeList | undefined {
     if (i === PRIORITY_LANE.normal) return this.normal ?? (create ? (this.normal = new EnvelopeList()) : undefined);
     const others = this.others ?? (create ? (this.others = new Array<EnvelopeList | undefined>(LANES)) : undefined);

@@ -66,6 +66,11 @@ export class Turns {
     return answers;
   }
 
+  /** The open turns, oldest first (for inspection). */
+  openTurns(): Envelope[] {
+    return this.open ? [...this.open.values()] : [];
+  }
+
   /** Ends every turn at once (the actor is torn down) and returns them. */
   takeAll(): Envelope[] {
     const all = this.open?.values() ?? [];

@@ -11,6 +11,7 @@ import type { Mailbox } from '../mailbox/Mailbox.js';
 import { Supervisor, type SupervisedHost } from '../supervisor/Supervisor.js';
 import { Watchdog } from '../supervisor/Watchdog.js';
 import { Delivery, type DeliveryHost } from '../mailbox/Delivery.js';
+import { tapActor, type Tap, type TapHost } from '../inspect/tap.js';
 import { registerHost, type TurnHost } from './hostSlot.js';
 import { TaskSet, type TaskContext, type TaskHost } from './TaskSet.js';
 import { AddressCounters, type KindStats } from './stats.js';
@@ -21,6 +22,8 @@ export interface RuntimeContext {
   readonly random: () => number;
   readonly bus: Bus;
   nextId(): string;
+  /** Whether the actor at `address` is inspected now (see src/inspect/Inspection.ts). */
+  inspected(address: string): boolean;
   passivated(activation: Activation, persisted: unknown): void;
   quiet(): void;
 }
@@ -34,7 +37,7 @@ export type ActivationStatus = 'loading' | 'running' | 'restarting' | 'failed' |
  * {@link Supervisor}, passivation and stalls the {@link Watchdog}.
  * @internal
  */
-export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryHost {
+export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryHost, TapHost {
   status: ActivationStatus = 'loading';
   readonly channel: Channel;
   readonly counters: AddressCounters;
@@ -50,6 +53,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   private supervisor: Supervisor | undefined;
   /** Only for kinds that passivate or declare stall deadlines. */
   private readonly watchdog: Watchdog | undefined;
+  /** The inspection observer on the actor's system, only while the actor is inspected. */
+  private tap: Tap | undefined;
 
   constructor(
     private readonly rt: RuntimeContext,
@@ -91,6 +96,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const actor = createActor(this.kind.machine, options);
     this.actor = actor;
     registerHost(actor, this);
+    this.tap = this.rt.inspected(this.address) ? tapActor(this, actor, true) : undefined;
     actor.on('*', (event: EventObject) => {
       if (this.actor === actor) this.onEmitted(event);
     });
@@ -106,6 +112,21 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     actor.start();
     this.watchdog?.armIdle();
     this.delivery.started();
+  }
+
+  /** Turns the inspection tap on or off (see src/inspect/). A restarting actor is tapped when it starts. */
+  setInspected(on: boolean): void {
+    if (on) {
+      if (!this.tap && this.actor && this.status === 'running') this.tap = tapActor(this, this.actor, false);
+    } else {
+      this.tap?.unsubscribe();
+      this.tap = undefined;
+    }
+  }
+
+  /** Supervisor restarts so far (not counting a revive). */
+  get restarts(): number {
+    return this.supervisor?.restarts ?? 0;
   }
 
   /** Restarts a failed actor with a fresh budget. */
@@ -234,6 +255,14 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     return this.delivery.delivering?.id;
   }
 
+  noteTaken(): void {
+    this.delivery.noteTaken();
+  }
+
+  openTurns(): Envelope[] {
+    return this.delivery.turns.openTurns();
+  }
+
   answer(to: { id: string | undefined } | undefined, ok: boolean, value: unknown): void {
     // Bound now, flushed after the transition commits (never mid-transition).
     this.delivery.answer(to, ok, value);
@@ -329,6 +358,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   teardown(why: () => InterlockError): void {
     const actor = this.actor;
     this.actor = undefined;
+    this.tap?.unsubscribe();
+    this.tap = undefined;
     this.incarnation++;
     this.watchdog?.stop();
     this.supervisor?.cancelRestart();

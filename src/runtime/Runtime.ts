@@ -25,6 +25,9 @@ import { collectStats } from './statsReport.js';
 import { eachValue } from './eachValue.js';
 import { StreamReply } from './StreamReply.js';
 import { validateSend } from './validate.js';
+import { Inspection } from '../inspect/Inspection.js';
+import { machineGraph, type MachineGraph } from '../inspect/machineGraph.js';
+import { mailboxView, type MailboxView } from '../inspect/mailboxView.js';
 
 export interface ShutdownOptions {
   /** Let queued and running work finish first (default true). */
@@ -39,6 +42,8 @@ export interface RuntimeDeps {
   clock: Clock;
   store: SnapshotStore;
   random: () => number;
+  /** 'watched': every subscriber to an address's records (or to all) also turns its inspection on. */
+  inspect: 'off' | 'watched';
 }
 
 /**
@@ -56,6 +61,7 @@ export class Runtime<K extends Kinds = Kinds> {
   private readonly kindStats = new Map<string, KindStats>();
   private readonly persistence: Persistence;
   private readonly ctx: RuntimeContext;
+  private readonly inspection: Inspection;
   private epochs = 0;
   private ids = 0;
   private closing = false;
@@ -66,13 +72,22 @@ export class Runtime<K extends Kinds = Kinds> {
   constructor(private readonly deps: RuntimeDeps) {
     this.persistence = new Persistence(deps.store);
     this.bus = new Bus(deps.clock);
-    this.events$ = this.bus.all$.asObservable();
+    this.inspection = new Inspection((address, fn) => {
+      if (address === undefined) for (const a of this.activations.values()) fn(a);
+      else {
+        const a = this.activations.get(address);
+        if (a) fn(a);
+      }
+    });
+    const all$ = this.bus.all$.asObservable();
+    this.events$ = deps.inspect === 'watched' ? this.inspection.while(all$, undefined) : all$;
     for (const name of deps.kinds.keys()) this.kindStats.set(name, new KindStats());
     this.ctx = {
       clock: deps.clock,
       random: deps.random,
       bus: this.bus,
       nextId: () => (++this.ids).toString(36),
+      inspected: (address) => this.inspection.has(address),
       passivated: (a, persisted) => this.onPassivated(a, persisted),
       quiet: () => this.onQuiet(),
     };
@@ -140,7 +155,47 @@ export class Runtime<K extends Kinds = Kinds> {
   /** Records of one address, resuming after `since` when the replay buffer still has them. */
   events(address: string, options?: { since?: ResumePoint }): Observable<BusRecord> {
     parseAddress(address);
-    return this.bus.events(address, () => this.activations.get(address)?.channel, options?.since);
+    const records = this.bus.events(address, () => this.activations.get(address)?.channel, options?.since);
+    return this.deps.inspect === 'watched' ? this.inspection.while(records, address) : records;
+  }
+
+  /**
+   * Records of every actor (or of one address) with inspection on while subscribed: each
+   * actor's stream then also carries `transition` records (the event, the state before and
+   * after, the transitions taken), for this subscriber and anyone else watching. Nothing is
+   * observed or built for an actor nobody inspects. See docs/inspector.md.
+   */
+  inspect(options?: { address?: string }): Observable<BusRecord> {
+    const address = options?.address;
+    if (address === undefined) return this.inspection.while(this.bus.all$.asObservable(), undefined);
+    this.kindOf(address);
+    return this.inspection.while(this.bus.events(address, () => this.activations.get(address)?.channel), address);
+  }
+
+  /** The mailbox of an active actor: running turns, queued and postponed envelopes (event types only, unless the kind's `eventView` says more). Does not activate. */
+  mailbox(address: string): MailboxView | undefined {
+    const a = this.activations.get(address);
+    return a && mailboxView(a, this.deps.clock.now());
+  }
+
+  /**
+   * Cancels what an active actor is running for its callers, as if each had aborted: every
+   * open turn's caller gets INTERLOCK_CANCELLED and the kind's `cancelEvent` (if it has one)
+   * is sent to the turn in the control lane. Returns the ids of the turns cancelled.
+   */
+  cancel(address: string): string[] {
+    const a = this.activations.get(address);
+    if (!a || a.status !== 'running') return [];
+    const turns = a.openTurns();
+    for (const env of turns) a.delivery.abort(env, 'cancelled');
+    return turns.map((env) => env.id);
+  }
+
+  /** A kind's machine as a statechart graph: nested states, initial and final states, transitions labelled by event. */
+  machine(kind: string): MachineGraph {
+    const k = this.deps.kinds.get(kind);
+    if (!k) throw errors.unknownKind(`${kind}/*`, kind, [...this.deps.kinds.keys()]);
+    return machineGraph(k);
   }
 
   /** The current snapshot of an active actor, or undefined. Does not activate. */
@@ -179,12 +234,14 @@ export class Runtime<K extends Kinds = Kinds> {
       address,
       kind: a.kind.name,
       epoch: a.epoch,
+      seq: a.channel.seq,
       status: a.status,
       state: snap?.value,
       context: snap ? a.publicContext(snap) : undefined,
       depth: a.mailbox.depth,
       postponed: a.mailbox.postponed,
       inFlight: a.inFlight,
+      restarts: a.restarts,
     };
   }
 

@@ -14,9 +14,16 @@ export interface RuntimeOptions<K extends Kinds> {
   store?: SnapshotStore;
   /** Randomness for backoff jitter (default Math.random); inject a seeded one in tests. */
   random?: () => number;
+  /**
+   * `'watched'`: whoever subscribes to an address's records (`events`, or `events$` for
+   * every actor) also turns its inspection on, so the stream carries `transition` records
+   * while watched (what the inspector page shows). Default `'off'`: only `runtime.inspect()`
+   * turns inspection on. Either way an actor nobody inspects pays nothing.
+   */
+  inspect?: 'off' | 'watched';
 }
 
-const OPTION_KEYS = new Set(['kinds', 'clock', 'store', 'random']);
+const OPTION_KEYS = new Set(['kinds', 'clock', 'store', 'random', 'inspect']);
 
 /**
  * Creates a runtime. Every kind is validated here, so a misconfiguration fails loudly at
@@ -38,7 +45,9 @@ export function createRuntime<K extends Kinds>(options: RuntimeOptions<K>): Runt
     throw errors.invalidConfig('`store` must have load(), save() and delete()');
   }
   if (typeof random !== 'function') throw errors.invalidConfig('`random` must be a function returning [0, 1)');
+  const inspect = options.inspect ?? 'off';
+  if (inspect !== 'off' && inspect !== 'watched') throw errors.invalidConfig(`\`inspect\` must be 'off' or 'watched', got ${JSON.stringify(inspect)}`);
   const compiled = new Map<string, Kind>();
   for (const [name, config] of Object.entries(kinds)) compiled.set(name, compileKind(name, config));
-  return new Runtime<K>({ kinds: compiled, clock, store, random });
+  return new Runtime<K>({ kinds: compiled, clock, store, random, inspect });
 }

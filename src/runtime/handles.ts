@@ -78,6 +78,8 @@ export interface ActorView {
   readonly address: string;
   readonly kind: string;
   readonly epoch: number;
+  /** The seq of this activation's latest record: the view reflects every record up to it. */
+  readonly seq: number;
   readonly status: 'loading' | 'running' | 'restarting' | 'failed' | 'stopped';
   /** The snapshot value (state), undefined while loading. */
   readonly state: unknown;
@@ -85,5 +87,7 @@ export interface ActorView {
   readonly depth: number;
   readonly postponed: number;
   readonly inFlight: number;
+  /** Supervisor restarts of this activation so far. */
+  readonly restarts: number;
 }
 

@@ -39,6 +39,8 @@ export class Supervisor {
   private readonly budget: RestartBudget;
   private restartTimer: unknown;
   lastError: unknown;
+  /** Restarts of this actor so far. */
+  restarts = 0;
 
   constructor(
     private readonly host: SupervisedHost,
@@ -65,6 +67,7 @@ export class Supervisor {
       this.restartTimer = undefined;
       if (host.status !== 'restarting') return;
       this.stats.restarts++;
+      this.restarts++;
       host.publish('lifecycle.restarted', { attempt: attempt + 1, delayMs });
       const restartInput = host.kind.restartInput;
       host.startActor(undefined, restartInput && last ? { value: restartInput(last, host.key) } : undefined);

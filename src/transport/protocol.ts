@@ -7,25 +7,51 @@
  * `{ type, id?, payload? }`, fields live under `payload`, `id` names a subscription or a
  * request and is chosen by the client. The reference with an example session is
  * docs/protocol.md.
+ *
+ * Batching: a client that sends `connection_init{ payload: { batch: true } }` may receive
+ * a server frame that is a JSON *array* of server messages, to be handled in array order
+ * (the ack says `batch: true` when the server will do so). Without it every server frame
+ * is one message object. Client frames are always one message object.
  */
 
 /** The subprotocol name a client offers in `Sec-WebSocket-Protocol`. */
 export const SUBPROTOCOL = 'interlock.v1';
 
-/** Where an address's record stream is resumed from: the last record a client holds. */
+/**
+ * Where an address's record stream is resumed from: the `epoch` and `seq` of the last
+ * `next` a client holds for that address. Epochs on the wire are unique across server
+ * restarts (the server's boot epoch from `connection_ack` plus the activation's number), so
+ * a resume point from before a restart is answered as a gap, never misread.
+ */
 export interface ResumeFrom {
   epoch: number;
   seq: number;
 }
 
+/** Mailbox priority of a `send` or `ask`. */
+export type WirePriority = 'high' | 'normal' | 'low';
+
 // ---------------------------------------------------------------- client → server
 
+/**
+ * The first message, within the init timeout (3 s). `token` may be left out when the
+ * upgrade request already carried it (`Authorization: Bearer` or `?token=`); when given it
+ * must be valid (and the same as the upgrade's), else 4403. `batch: true`: this client
+ * decodes array frames (see above).
+ */
 export interface ConnectionInitMessage {
   type: 'connection_init';
-  payload?: { token?: string };
+  payload?: { token?: string; batch?: boolean };
 }
 
-/** Subscribe to one address (`session/abc`) or to a pattern (`session/*`, `*`). */
+/**
+ * Subscribe to one address (`session/abc`) or to a pattern: `*` (every address),
+ * `session/*` (every address of a kind) or `session/user-42-*` (a key prefix; `*` only
+ * at the end). An address subscription starts with the current public snapshot (a `next`
+ * of type `snapshot`, when the actor is live), or, with `since`, with the records after
+ * that point (or a snapshot flagged `recovered: false` when they are gone); then live
+ * records. A pattern subscription gets live records only.
+ */
 export interface SubscribeMessage {
   type: 'subscribe';
   id: string;
@@ -40,16 +66,20 @@ export interface SubscribeMessage {
 export interface SendMessage {
   type: 'send';
   id: string;
-  payload: { address: string; event: { type: string; [k: string]: unknown }; priority?: number };
+  payload: { address: string; event: { type: string; [k: string]: unknown }; priority?: WirePriority };
 }
 
 export interface AskMessage {
   type: 'ask';
   id: string;
-  payload: { address: string; event: { type: string; [k: string]: unknown }; timeoutMs?: number; priority?: number };
+  payload: { address: string; event: { type: string; [k: string]: unknown }; timeoutMs?: number; priority?: WirePriority };
 }
 
-/** Client → server: stop a subscription (or give up on an ask). Server → client: a subscription ended. */
+/**
+ * Client → server: stop a subscription (or give up on an ask: it is cancelled). Server →
+ * client: the answer to a client's `complete` of an id in use, after the last message of
+ * that id; the id may be reused once it arrives.
+ */
 export interface CompleteMessage {
   type: 'complete';
   id: string;
@@ -71,8 +101,12 @@ export type ClientMessage = ConnectionInitMessage | SubscribeMessage | SendMessa
 
 export interface ConnectionAckMessage {
   type: 'connection_ack';
-  /** `epoch`: this server process's boot epoch; `heartbeatMs`: how often it pings. */
-  payload: { epoch: number; heartbeatMs: number };
+  /**
+   * `epoch`: this server process's boot epoch (record epochs on the wire count up from it);
+   * `heartbeatMs`: how often it sends protocol pings (answer them, or be terminated);
+   * `batch`: whether server frames may be arrays of messages (only if the init asked).
+   */
+  payload: { epoch: number; heartbeatMs: number; batch: boolean };
 }
 
 /** One bus record of a subscription, with the public view only (never secrets). */
@@ -91,6 +125,12 @@ export interface NextMessage {
      * the replay buffer: the client missed records and gets the current state instead.
      */
     recovered?: false;
+    /**
+     * Present on a snapshot record that replaced earlier snapshot records of the same
+     * address while this client was reading too slowly: seq jumps over them (only over
+     * snapshot records), and this one is the newer state.
+     */
+    coalesced?: true;
   };
 }
 
@@ -101,7 +141,12 @@ export interface ResultMessage {
   payload: { data: unknown };
 }
 
-/** A coded failure. With `id`: of that request or subscription. Without: of a frame that had no usable id. */
+/**
+ * A coded failure. With `id`: of that request or subscription (which is then over). Without:
+ * of a frame that had no usable id. Codes: the runtime's (docs/errors.md) plus
+ * `INTERLOCK_INVALID_MESSAGE`, `INTERLOCK_FORBIDDEN`, `INTERLOCK_TOO_MANY_SUBSCRIPTIONS`,
+ * `INTERLOCK_INTERNAL`.
+ */
 export interface ErrorMessage {
   type: 'error';
   id?: string;
@@ -109,6 +154,9 @@ export interface ErrorMessage {
 }
 
 export type ServerMessage = ConnectionAckMessage | NextMessage | ResultMessage | ErrorMessage | CompleteMessage | PingMessage | PongMessage;
+
+/** One server frame: a message, or (only after `batch: true` in the init) an array of them in order. */
+export type ServerFrame = ServerMessage | ServerMessage[];
 
 // ---------------------------------------------------------------- close codes
 
@@ -127,7 +175,7 @@ export const CloseCode = {
   ServiceRestart: 1012,
   /** Slow consumer: the socket's unsent bytes passed the hard mark. Retryable. */
   TryAgainLater: 1013,
-  /** A frame that is not a protocol message, where no id allows an `error` answer (e.g. a second init). */
+  /** A binary frame, or a frame before `connection_ack` that is not a valid `connection_init` (e.g. not JSON). */
   BadRequest: 4400,
   /** A message other than `connection_init` before `connection_ack`. */
   Unauthorized: 4401,
@@ -139,7 +187,7 @@ export const CloseCode = {
   DuplicateId: 4409,
   /** Rate limit exceeded (or a second `connection_init`). */
   TooManyRequests: 4429,
-  /** Unexpected server failure. */
+  /** Unexpected server failure (e.g. the server's authorize hook threw). */
   InternalError: 4500,
 } as const;
 

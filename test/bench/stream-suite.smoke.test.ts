@@ -4,21 +4,12 @@
  * and checks that every row was produced, passed its own correctness checks and holds
  * finite, positive numbers. Asserts no timing: the numbers themselves are meaningless here.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { SuiteResult } from '../../bench/harness.js';
-
-const run = promisify(execFile);
+import { runSuiteQuick } from './quick.js';
 
 describe('bench: stream suite (quick mode)', () => {
   it('produces every row, each validated, with finite positive numbers, and renders its section', async () => {
-    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/child.ts', 'stream'], {
-      env: { ...process.env, BENCH_QUICK: '1', BENCH_TARGET: 'src', BENCH_ONLY: '' },
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 90_000,
-    });
-    const result = JSON.parse(stdout) as SuiteResult;
+    const result = await runSuiteQuick('stream');
     expect(result.suite).toBe('stream');
     const ids = new Set(result.rows.map((r) => r.id.split('/')[0]));
     expect([...ids]).toEqual(

@@ -1,71 +1,28 @@
 /**
  * Every ```ts block of README.md is a program that must type-check and run as written.
  *
- * Each block is written to a temp dir as its own module, with its imports of 'interlock'
- * and 'interlock/machines' pointed at this repo's source (same line numbers, so errors
- * name README lines), type-checked with the repo's compiler options, then run with
- * `node --import tsx`; it must exit 0 on its own. A block that cannot run here opts out
- * with a first line `// readme-test: no-run <why>` (type-checked, not run; e.g. it needs a
- * running server) or `// readme-test: skip <why>` (neither), and the reason is required.
+ * Each block is written to a temp dir as its own module, with its imports of 'interlock',
+ * 'interlock/machines' and 'interlock/client' pointed at this repo's source (same line
+ * numbers, so errors name README lines; test/docs/blocks.ts), type-checked with the repo's
+ * compiler options, then run with `node --import tsx`; it must exit 0 on its own. A block
+ * that cannot run here opts out with a first line `// readme-test: no-run <why>`
+ * (type-checked, not run; e.g. it needs a running server) or `// readme-test: skip <why>`
+ * (neither), and the reason is required.
  *
- * Blocks that talk to `interlock serve` at http://127.0.0.1:8080 run against a real one:
- * the test starts the server as the README's first command does (in-memory runtime,
- * simulated model), on port 0, and points the block at it.
+ * Blocks that talk to `interlock serve` at http://127.0.0.1:8080 (or its WebSocket,
+ * ws://127.0.0.1:8080) run against a real one: the test starts the server as the README's
+ * first command does (in-memory runtime, simulated model), on port 0, and points the block
+ * at it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServeArgs, serve, type Served } from '../../src/cli/serve.js';
+import { mapImports, root, tsBlocks, typeCheck, type Block } from './blocks.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const README = join(root, 'README.md');
-
-interface Block {
-  /** README line of the block's first code line (1-based). */
-  line: number;
-  heading: string;
-  code: string;
-  mode: 'run' | 'no-run' | 'skip';
-  reason: string;
-}
-
-const MARKER = /^\s*\/\/\s*readme-test:\s*(no-run|skip)\b[\s:—–-]*(.*)$/;
-
-/** The ```ts / ```typescript blocks of a markdown text. */
-function tsBlocks(markdown: string): Block[] {
-  const lines = markdown.split('\n');
-  const blocks: Block[] = [];
-  let heading = '(top)';
-  for (let i = 0; i < lines.length; i++) {
-    const h = /^#+\s+(.*)$/.exec(lines[i]!);
-    if (h) heading = h[1]!;
-    const open = /^(\s*)(`{3,}|~{3,})\s*(\w+)?/.exec(lines[i]!);
-    if (!open) continue;
-    const fence = open[2]!;
-    let end = i + 1;
-    while (end < lines.length && !lines[end]!.trimStart().startsWith(fence)) end++;
-    if (['ts', 'typescript', 'mts', 'tsx'].includes(open[3] ?? '')) {
-      const code = lines.slice(i + 1, end).join('\n');
-      const marker = MARKER.exec(code.split('\n').find((l) => l.trim() !== '') ?? '');
-      blocks.push({ line: i + 2, heading, code, mode: (marker?.[1] as Block['mode']) ?? 'run', reason: marker?.[2]?.trim() ?? '' });
-    }
-    i = end;
-  }
-  return blocks;
-}
-
-/** Points 'interlock' and 'interlock/machines' at the source; every other import is left alone. */
-function mapImports(code: string, dir: string): string {
-  const targets: Record<string, string> = { interlock: 'src/index.ts', 'interlock/machines': 'machines/index.ts' };
-  return code.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(interlock(?:\/[\w/-]+)?)\2/g, (all, pre: string, q: string, spec: string) => {
-    const target = targets[spec];
-    return target ? `${pre}${q}${relative(dir, join(root, target)).split('\\').join('/')}${q}` : all;
-  });
-}
 
 function run(file: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -81,15 +38,16 @@ const label = (b: Block) => `README.md:${b.line} (${b.heading})`;
 let dir: string;
 let server: Served | undefined;
 /** The README's server address, pointed at the one this test started. */
-const atServer = (code: string) => (server ? code.split('http://127.0.0.1:8080').join(server.url) : code);
+const atServer = (code: string) =>
+  server ? code.split('http://127.0.0.1:8080').join(server.url).split('ws://127.0.0.1:8080').join(server.url.replace(/^http/, 'ws')) : code;
 const fileOf = (b: Block) => join(dir, `readme-${b.line}.mts`);
-const errorsOf = new Map<Block, string[]>();
+let errorsOf = new Map<Block, string[]>();
 const runs = new Map<Block, ReturnType<typeof run>>();
 /** Each block runs once; the tests that look at its output share the run. */
 const runOnce = (b: Block) => runs.get(b) ?? (runs.set(b, run(fileOf(b), dir)), runs.get(b)!);
 
 beforeAll(async () => {
-  if (blocks.some((b) => b.code.includes('http://127.0.0.1:8080'))) {
+  if (blocks.some((b) => b.code.includes('http://127.0.0.1:8080') || b.code.includes('ws://127.0.0.1:8080'))) {
     server = await serve(parseServeArgs(['--port', '0', '--log-level', 'silent'], {}), () => {});
   }
   dir = mkdtempSync(join(tmpdir(), 'interlock-readme-'));
@@ -98,20 +56,7 @@ beforeAll(async () => {
   const checked = blocks.filter((b) => b.mode !== 'skip');
   for (const b of checked) writeFileSync(fileOf(b), mapImports(atServer(b.code), dir));
 
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-  const options: ts.CompilerOptions = { ...config.options, noEmit: true, allowImportingTsExtensions: true, declaration: false, rootDir: undefined, outDir: undefined };
-  const program = ts.createProgram(checked.map(fileOf), options);
-  for (const d of ts.getPreEmitDiagnostics(program)) {
-    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    const owner = checked.find((b) => d.file?.fileName === fileOf(b).split('\\').join('/'));
-    if (owner && d.file && d.start !== undefined) {
-      const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
-      errorsOf.set(owner, [...(errorsOf.get(owner) ?? []), `README.md:${owner.line + line}:${character + 1} TS${d.code}: ${message}`]);
-    } else {
-      // An error outside the blocks (the source itself): charge it to every block.
-      for (const b of checked) errorsOf.set(b, [...(errorsOf.get(b) ?? []), `${d.file?.fileName ?? '(program)'} TS${d.code}: ${message}`]);
-    }
-  }
+  errorsOf = typeCheck('README.md', checked, fileOf);
 }, 120_000);
 
 afterAll(async () => {
@@ -134,6 +79,29 @@ describe('README.md code blocks', () => {
       const result = await runOnce(block);
       expect(result.code, `${label(block)} exited ${result.code}\n${result.stderr}\n${result.stdout}`).toBe(0);
     });
+  });
+
+  it("the WebSocket client block prints the session's records gapless (from its snapshot if it was live), then the answer", async () => {
+    const block = blocks.find((b) => b.code.includes("from 'interlock/client'"));
+    expect(block, "README has a ts block that imports 'interlock/client'").toBeDefined();
+    const { code, stdout, stderr } = await runOnce(block!);
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trim().split('\n');
+    // Records ('<seq> <type>') first, then the answer (an object over several lines).
+    const answer = lines.findIndex((l) => !/^\d+ [a-z.]+$/.test(l));
+    expect(answer, stdout).toBeGreaterThan(0);
+    expect(lines.slice(answer).join('\n'), stdout).toContain('You said');
+    const records = lines.slice(0, answer).map((l) => /^(\d+) ([a-z.]+)$/.exec(l));
+    const seqs = records.map((m) => Number(m![1]));
+    // Another block may have woken session/demo first: then the stream starts with its snapshot.
+    expect(seqs[0] === 1 || records[0]![2] === 'snapshot', stdout).toBe(true);
+    expect(seqs, stdout).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    // The reply's record arrives before the answer does; after it, at most the inspection
+    // record of the transition that sent the reply (serve inspects watched actors).
+    const types = records.map((m) => m![2]);
+    const replied = types.lastIndexOf('turn.replied');
+    expect(replied, stdout).toBeGreaterThan(0);
+    expect(types.slice(replied + 1).every((t) => t === 'transition'), stdout).toBe(true);
   });
 
   it("'Use it' answers the chat, and its bus subscription sees the request delivered before the answer", async () => {

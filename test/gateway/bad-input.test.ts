@@ -91,7 +91,12 @@ const badKey = fc.oneof(
 
 const badHeaders: fc.Arbitrary<Case> = fc.oneof(
   badKey.map((id) => ({ label: 'x-session-id', method: 'POST', path: '/v1/chat/completions', headers: json({ 'x-session-id': id }), body: JSON.stringify(validChat()) })),
-  text(20).filter((p) => !['interrupt', 'enqueue', 'reject', 'rollback'].includes(p)).map((p) => ({ label: 'x-interlock-on-busy', method: 'POST', path: '/v1/chat/completions', headers: json({ 'x-interlock-on-busy': p }), body: JSON.stringify(validChat()) })),
+  fc.constantFrom<{ header: string; policies: string[] }>(
+    { header: 'x-interlock-on-busy', policies: ['interrupt', 'enqueue', 'reject', 'rollback'] },
+    { header: 'x-interlock-on-disconnect', policies: ['cancel', 'detach'] },
+  ).chain(({ header, policies }) =>
+    text(20).filter((p) => !policies.includes(p)).map((p) => ({ label: header, method: 'POST', path: '/v1/chat/completions', headers: json({ [header]: p }), body: JSON.stringify(validChat()) })),
+  ),
   fc.oneof(text(60), text(40).map((t) => `Bearer ${t}`)).filter((a) => a.trim() !== `Bearer ${TOKEN}` && !/^bearer +fuzz-token *$/i.test(a)).map((a) => ({
     label: 'authorization',
     method: 'POST',

@@ -99,7 +99,7 @@ describe('the openai@6 SDK against the gateway', { timeout: 30_000 }, () => {
     expect(view).toMatchObject({ address: 'session/conv-1', state: 'idle', context: { gen: 2, messages: 4 } });
   });
 
-  it('an abort mid-stream reaches the session as a cancel for that request and closes the upstream socket', async () => {
+  it("an abort mid-stream reaches the session as a disconnect of that request (policy cancel) and closes the upstream socket", async () => {
     const upstream = await startUpstream({ tokens: 200, delayMs: 10 });
     upstreams.push(upstream);
     const gw = await startGateway({ provider: openAICompatible({ baseURL: upstream.url, model: 'fixture-model' }) });
@@ -125,12 +125,13 @@ describe('the openai@6 SDK against the gateway', { timeout: 30_000 }, () => {
     expect(chunks).toBe(3);
 
     await waitUntil(() => ends.length === 1, 'the session ended the stream');
-    expect(ends[0]).toMatchObject({ type: 'stream.end', reason: 'cancelled' });
+    expect(ends[0]).toMatchObject({ type: 'stream.end', reason: 'disconnected' });
     await waitUntil(() => upstream.busySockets() === 0, 'the upstream connection closed');
     expect(upstream.clientAborts).toBe(1);
     expect(upstream.completed).toBe(0);
     expect(gw.logs.filter((l) => l.session === 'leaver').map((l) => `${l.msg}${l.reason ? ` ${l.reason}` : ''}`)).toEqual([
       'stream_start',
+      'client_disconnect',
       'stream_cancelled client_disconnect',
       'stream_end client_disconnect',
     ]);

@@ -118,7 +118,7 @@ describe('routes', () => {
     const p3 = await page(`kind=session&limit=2&after=${encodeURIComponent(p2.next_after!)}`);
     expect(p3).toMatchObject({ data: [{ address: 'session/e', kind: 'session', status: 'running', state: 'idle' }], has_more: false, next_after: null });
     const one = await (await fetch(`${gw.url}/v1/actors/session/a`)).json();
-    expect(one).toEqual({ address: 'session/a', kind: 'session', status: 'running', state: 'idle', context: { gen: 0, active: undefined, pending: undefined, messages: 0, closing: false }, depth: 0, postponed: 0, inFlight: 0 });
+    expect(one).toEqual({ address: 'session/a', kind: 'session', status: 'running', state: 'idle', context: { gen: 0, active: undefined, pending: undefined, messages: 0, closing: false }, depth: 0, postponed: 0, inFlight: 0, restarts: 0 });
   });
 
   it('sends : keep-alive comments while a streamed prompt waits behind another', async () => {

@@ -3,7 +3,8 @@
  *
  * For each busy × disconnect policy, the graph of the machine hosted by a pure mirror of
  * the runtime (harness.ts) is traversed over every abstract event: prompts, cancels
- * without an id / naming the active / the pending / nobody, disconnect, close, the
+ * without an id / naming the active / the pending / nobody, disconnects the same four
+ * ways (`disconnect`, `disconnect.active`, `.pending`, `.other`), close, the
  * stream closing with each feasible outcome, a stale `stream.closed` with each outcome,
  * a fenced stream settling late, and the cleanup `after` timer. Then:
  * - every invariant is checked on every edge (state, event, next state);

@@ -2,7 +2,8 @@
  * Scheduled model runs of the session machine (seed 002) in a real runtime.
  *
  * fast-check generates a sequence of caller commands (prompts, caller aborts and
- * unsubscribes, cancels with and without an id, disconnect, close, clock ticks) under a
+ * unsubscribes, cancels and disconnects without an id, naming the running request or
+ * naming nobody, close, clock ticks) under a
  * random busy × disconnect policy, and `fc.scheduler()` decides when each provider chunk
  * and each stream's end arrive relative to them. Each stream has a random plan: how many
  * chunks, whether it ends with done or an error, and whether it honours its abort signal
@@ -12,7 +13,8 @@
  * - on the bus and at each subscriber, no chunk of a stream after its end or fence, and
  *   none of stream g after stream g+1 started;
  * - every prompt's stream settles exactly once, completing or erroring with a catalogue code;
- * - a prompt is cancelled only by its caller, or by a cancel, disconnect or close sent after it;
+ * - a prompt is cancelled only by its caller, or by a cancel, disconnect or close sent after
+ *   it (one naming a request counts only for that request; one naming nobody, never);
  * - the actor never crashes.
  */
 import fc from 'fast-check';
@@ -136,16 +138,17 @@ class Abort implements fc.AsyncCommand<Model, Real> {
   toString = () => `${this.how === 'signal' ? 'abort' : 'unsubscribe'}(#${this.i})`;
 }
 
+type Told = 'cancel' | 'cancel.active' | 'cancel.other' | 'disconnect' | 'disconnect.active' | 'disconnect.other' | 'close';
+
 class Tell implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly what: 'cancel' | 'cancel.active' | 'cancel.other' | 'disconnect' | 'close') {}
+  constructor(readonly what: Told) {}
   check = () => true;
   async run(_m: Model, r: Real) {
     const ctx = r.ref.snapshot()?.context as SessionContext | undefined;
-    r.sent.push({ what: this.what, requestId: this.what === 'cancel.active' ? ctx?.active?.requestId : undefined });
-    if (this.what === 'cancel') r.ref.tell({ type: 'cancel' });
-    else if (this.what === 'cancel.active') r.ref.tell({ type: 'cancel', requestId: ctx?.active?.requestId ?? 'none' });
-    else if (this.what === 'cancel.other') r.ref.tell({ type: 'cancel', requestId: 'nobody' });
-    else r.ref.tell({ type: this.what });
+    const [type, whom] = this.what.split('.') as ['cancel' | 'disconnect' | 'close', 'active' | 'other' | undefined];
+    const requestId = whom === 'active' ? (ctx?.active?.requestId ?? 'none') : whom === 'other' ? 'nobody' : undefined;
+    r.sent.push({ what: this.what, ...(requestId === undefined ? {} : { requestId }) });
+    r.ref.tell(requestId === undefined ? { type } : { type, requestId });
   }
   toString = () => this.what;
 }
@@ -154,7 +157,7 @@ const commandArbs = [
   fc.constant(new Prompt()),
   fc.constant(new Prompt()),
   fc.tuple(fc.nat(7), fc.constantFrom('signal' as const, 'unsubscribe' as const)).map(([i, how]) => new Abort(i, how)),
-  fc.constantFrom('cancel' as const, 'cancel.active' as const, 'cancel.other' as const, 'disconnect' as const, 'close' as const).map((w) => new Tell(w)),
+  fc.constantFrom<Told>('cancel', 'cancel.active', 'cancel.other', 'disconnect', 'disconnect.active', 'disconnect.other', 'close').map((w) => new Tell(w)),
   fc.constantFrom(10, 500, CLEANUP_MS + 100).map((ms) => new Tick(ms)),
 ];
 
@@ -203,15 +206,20 @@ function dataPlane(records: BusRecord[], callers: Caller[]): string[] {
 
 /**
  * A prompt is cancelled only by its own caller, or by a cancel, disconnect or close sent
- * after it was made (a cancel naming a request counts only for that request).
+ * after it was made (one naming a request counts only for that request, so one naming
+ * nobody never counts). Cancelled: a waiting prompt's stream errors INTERLOCK_CANCELLED; a
+ * running one's ends `stream.end { reason: 'cancelled' | 'disconnected' }`.
  */
 function cancelledByOthers(r: Real): string[] {
   const out: string[] = [];
   for (const c of r.callers) {
-    if (c.selfAborted || c.status !== 'rejected' || (c.error as { code?: string })?.code !== 'INTERLOCK_CANCELLED') continue;
+    if (c.selfAborted) continue;
+    const end = c.events.find((e) => e.type === 'stream.end') as { reason?: string } | undefined;
+    const cut = end?.reason === 'cancelled' || end?.reason === 'disconnected';
+    if (!cut && !(c.status === 'rejected' && (c.error as { code?: string })?.code === 'INTERLOCK_CANCELLED')) continue;
     const mine = (c.events.find((e) => e.type === 'stream.started') as { requestId?: string } | undefined)?.requestId;
-    const why = r.sent.slice(c.since).filter((x) => x.what !== 'cancel.active' || (x.requestId !== undefined && x.requestId === mine));
-    if (why.length === 0) out.push(`request #${c.n} was cancelled (INTERLOCK_CANCELLED) though neither its caller nor a cancel, disconnect or close asked for it`);
+    const why = r.sent.slice(c.since).filter((x) => x.requestId === undefined || x.requestId === mine);
+    if (why.length === 0) out.push(`request #${c.n} was cancelled (${cut ? `stream.end ${end.reason}` : 'INTERLOCK_CANCELLED'}) though neither its caller nor a cancel, disconnect or close asked for it`);
   }
   return out;
 }

@@ -38,6 +38,18 @@ export function modelSessionMachine(cfg: SessionConfig) {
   });
 }
 
+/**
+ * The concrete `cancel` or `disconnect` of an abstract one: without an id (`cancel`), or
+ * naming the active or pending request (`cancel.active`, `disconnect.pending`) or nobody
+ * (`.other`). Undefined for any other abstract event.
+ */
+function namedEvent(type: string, c: SessionContext): EventObject | undefined {
+  const [base, whom] = type.split('.');
+  if (base !== 'cancel' && base !== 'disconnect') return undefined;
+  if (whom === undefined) return { type: base };
+  return { type: base, requestId: whom === 'other' ? 'nobody' : whom === 'active' ? c.active?.requestId : c.pending?.requestId };
+}
+
 function roleOf(c: SessionContext, id: string): string {
   if (c.active?.requestId === id) return 'active';
   if (c.pending?.requestId === id) return 'pending';
@@ -52,7 +64,12 @@ export const sessionSpec: ModelSpec = {
     out.push({ type: 'cancel' }, { type: 'cancel.other' });
     if (c.active) out.push({ type: 'cancel.active' });
     if (c.pending) out.push({ type: 'cancel.pending' });
-    out.push({ type: 'disconnect' }, { type: 'close' });
+    // A disconnect without an id (one client per session), naming the running or waiting
+    // request (a server's client hung up), or naming neither (late, or another client's).
+    out.push({ type: 'disconnect' }, { type: 'disconnect.other' });
+    if (c.active) out.push({ type: 'disconnect.active' });
+    if (c.pending) out.push({ type: 'disconnect.pending' });
+    out.push({ type: 'close' });
     for (const t of s.tasks) {
       const role = t.fenced ? 'fenced' : c.active && genOfTask(t.id) === c.active.gen ? 'current' : 'old';
       if (t.fenced) out.push({ type: 'stream.settles', role });
@@ -68,18 +85,11 @@ export const sessionSpec: ModelSpec = {
   deliver(s, e): Delivery {
     const c = ctxOf(s);
     const tell = (event: EventObject): Delivery => ({ kind: 'mailbox', event, reply: false });
+    const named = namedEvent(e.type, c);
+    if (named) return tell(named);
     switch (e.type) {
       case 'prompt':
         return { kind: 'mailbox', event: { type: 'prompt', text: `p${s.seq + 1}` }, reply: true };
-      case 'cancel':
-        return tell({ type: 'cancel' });
-      case 'cancel.other':
-        return tell({ type: 'cancel', requestId: 'nobody' });
-      case 'cancel.active':
-        return tell({ type: 'cancel', requestId: c.active!.requestId });
-      case 'cancel.pending':
-        return tell({ type: 'cancel', requestId: c.pending!.requestId });
-      case 'disconnect':
       case 'close':
         return tell({ type: e.type });
       case 'stream.closed.stale':
@@ -148,6 +158,10 @@ export const SESSION_INVARIANTS = [
   'each request is answered at most once',
   'stream.end names the stream that was active',
   'a cancel naming a request drops no other request',
+  'a disconnect naming a request drops or cuts no other request',
+  'a disconnect naming a request that neither runs nor waits changes nothing and is recorded as ignored',
+  'under detach a disconnect neither aborts a stream nor answers a request',
+  "under cancel a disconnect of the running stream's request aborts it (reason disconnected)",
   'INTERLOCK_BUSY names the state the session is in',
   'a stream.closed of another generation changes nothing and is recorded as stale',
   'a rolled-back turn leaves no trace in the history',
@@ -196,6 +210,7 @@ export function sessionStepInvariants(before: ModelSnapshot, event: AbstractEven
     const dropped = fx.answers.find((a) => a.to === c0.pending!.requestId && a.closed);
     if (dropped) bad('a cancel naming a request drops no other request', `${named} in ${valueOf(before)} answered the pending ${dropped.to} with ${(dropped.value as { code?: string })?.code}`);
   }
+  if (named.startsWith('disconnect') && !fx.restarted) sessionDisconnectInvariants(before, named, after, bad);
   for (const a of fx.answers) {
     const err = a.value as { code?: string; details?: { state?: string } };
     // Only a prompt delivered by this very step is rejected in `before`'s state; a step that
@@ -218,6 +233,49 @@ export function sessionStepInvariants(before: ModelSnapshot, event: AbstractEven
     if (trace.length > 0) bad('a rolled-back turn leaves no trace in the history', `history ${JSON.stringify(c.history)} after rolling back gen ${c0.active.gen}`);
   }
   return out;
+}
+
+type Bad = (name: (typeof SESSION_INVARIANTS)[number], detail: string) => void;
+
+/** The invariants of a step that delivered a `disconnect` (plain, `.active`, `.pending` or `.other`). */
+function sessionDisconnectInvariants(before: ModelSnapshot, named: string, after: ModelSnapshot, bad: Bad): void {
+  const c0 = ctxOf(before);
+  const c = ctxOf(after);
+  const fx = after.last!;
+  const was = valueOf(before);
+  // A disconnect is in the control lane, never postponed: it is delivered in this step, and
+  // postponed prompts it lets through are checked by the other invariants.
+  const own = fx.transitions.filter((t) => t.eventType === 'disconnect');
+  const answeredTo = fx.answers.map((a) => a.to);
+  if (named === 'disconnect.active' && c0.pending && answeredTo.includes(c0.pending.requestId)) {
+    bad('a disconnect naming a request drops or cuts no other request', `disconnect.active in ${was} answered the pending ${c0.pending.requestId}`);
+  }
+  if (named === 'disconnect.pending' && c0.active && (fx.aborted.length > 0 || valueOf(after) !== was)) {
+    bad('a disconnect naming a request drops or cuts no other request', `disconnect.pending in ${was} -> ${valueOf(after)}, aborted ${fx.aborted.join(',')}`);
+  }
+  if (named === 'disconnect.other') {
+    const same = (x: SessionContext) => JSON.stringify([x.gen, x.active, x.pending, x.history, x.endReason, x.closeAfter]);
+    const changed = valueOf(after) !== was || same(c0) !== same(c) || fx.answers.length > 0 || fx.started.length + fx.aborted.length + fx.fenced.length > 0;
+    const recorded = fx.emitted.length === 1 && fx.emitted[0]!.type === 'event.ignored';
+    if (changed || !recorded) {
+      bad(
+        'a disconnect naming a request that neither runs nor waits changes nothing and is recorded as ignored',
+        `${was} -> ${valueOf(after)}, emitted ${JSON.stringify(fx.emitted)}, answers ${fx.answers.length}`,
+      );
+    }
+  }
+  const policy = (r: { onDisconnect?: string } | undefined) => r?.onDisconnect ?? c0.onDisconnect;
+  const target = named === 'disconnect.pending' ? c0.pending : named === 'disconnect.active' ? c0.active : named === 'disconnect' ? (c0.pending ?? c0.active) : undefined;
+  if (target && policy(target) === 'detach' && own.length > 0 && (fx.aborted.length > 0 || fx.answers.length > 0 || valueOf(after) !== was)) {
+    bad('under detach a disconnect neither aborts a stream nor answers a request', `${named} in ${was} -> ${valueOf(after)}, aborted ${fx.aborted.join(',')}, answers ${answeredTo.join(',')}`);
+  }
+  const cutsActive = was === 'streaming' && (named === 'disconnect.active' || named === 'disconnect') && policy(c0.active) === 'cancel';
+  if (cutsActive) {
+    const task = `stream-${c0.active!.gen}`;
+    if (valueOf(after) !== 'cancelling' || c.endReason !== 'disconnected' || !fx.aborted.includes(task)) {
+      bad("under cancel a disconnect of the running stream's request aborts it (reason disconnected)", `${named}: ${was} -> ${valueOf(after)}, reason ${c.endReason}, aborted ${fx.aborted.join(',')}`);
+    }
+  }
 }
 
 // ---- replay through a real runtime ----------------------------------------------------
@@ -282,25 +340,16 @@ export async function replaySession(cfg: SessionConfig, steps: ModelStep[]): Pro
           break;
         }
         case 'cancel':
-          seq++;
-          ref.tell({ type: 'cancel' });
-          break;
         case 'cancel.other':
-          seq++;
-          ref.tell({ type: 'cancel', requestId: 'nobody' });
-          break;
         case 'cancel.active':
-          seq++;
-          ref.tell({ type: 'cancel', requestId: c.active?.requestId });
-          break;
         case 'cancel.pending':
-          seq++;
-          ref.tell({ type: 'cancel', requestId: c.pending?.requestId });
-          break;
         case 'disconnect':
+        case 'disconnect.other':
+        case 'disconnect.active':
+        case 'disconnect.pending':
         case 'close':
           seq++;
-          ref.tell({ type: e.type });
+          ref.tell((namedEvent(e.type, c) ?? { type: e.type }) as never);
           break;
         case 'stream.closed.stale':
           injectInternal(rt, 'session/s', { type: '@stream.closed', gen: c.gen - 1, outcome: e.outcome as 'done', text: '' } as EventObject);

@@ -35,6 +35,10 @@ describe('error catalogue', () => {
       invalidKind: [errors.invalidKind('a', 'no machine'), 'INTERLOCK_INVALID_KIND'],
       invalidConfig: [errors.invalidConfig('bad clock'), 'INTERLOCK_INVALID_CONFIG'],
       storeFailed: [errors.storeFailed('a/1', 'load', new Error('down')), 'INTERLOCK_STORE_FAILED'],
+      missingPeer: [errors.missingPeer('@x/y', 'a/1 feature', 'npm install @x/y'), 'INTERLOCK_MISSING_PEER'],
+      invalidMessage: [errors.invalidMessage("'type' must be a string", 'a/1'), 'INTERLOCK_INVALID_MESSAGE'],
+      forbidden: [errors.forbidden('a/1', 'subscribe'), 'INTERLOCK_FORBIDDEN'],
+      tooManySubscriptions: [errors.tooManySubscriptions(100), 'INTERLOCK_TOO_MANY_SUBSCRIPTIONS'],
     };
     // Every constructor is in the table (a new one must say which code it builds).
     expect(Object.keys(built).sort()).toEqual(Object.keys(errors).sort());
@@ -42,7 +46,8 @@ describe('error catalogue', () => {
       expect(e, name).toBeInstanceOf(InterlockError);
       expect({ name, code: e.code }).toEqual({ name, code });
       expect(isInterlockError(e, code), name).toBe(true);
-      if (name !== 'invalidKind' && name !== 'invalidConfig') expect(e.message, name).toContain('a/1');
+      // Errors about a kind, the config or a connection name no address.
+      if (!['invalidKind', 'invalidConfig', 'tooManySubscriptions'].includes(name)) expect(e.message, name).toContain('a/1');
     }
     expect(isInterlockError(errors.mailboxFull('a/1', 3), 'INTERLOCK_CANCELLED')).toBe(false);
     expect(isInterlockError(Object.assign(new Error('x'), { code: 'INTERLOCK_CANCELLED' }))).toBe(false);
@@ -77,6 +82,10 @@ describe('error catalogue', () => {
       INTERLOCK_ACTOR_LIMIT: true,
       INTERLOCK_EVENT_NOT_PUBLIC: true,
       INTERLOCK_RETRY_EXHAUSTED: true,
+      INTERLOCK_MISSING_PEER: false,
+      INTERLOCK_INVALID_MESSAGE: true,
+      INTERLOCK_FORBIDDEN: true,
+      INTERLOCK_TOO_MANY_SUBSCRIPTIONS: true,
     };
     expect(Object.fromEntries(Object.entries(ErrorCodes).map(([code, entry]) => [code, entry.public]))).toEqual(publicFlag);
     for (const [code, isPublic] of Object.entries(publicFlag) as [ErrorCode, boolean][]) {

@@ -74,4 +74,18 @@ describe('Mailbox', () => {
     }
     expect(n).toBe(100_000);
   });
+  it('forgets a postponed type once its last envelope leaves, so cycling through event types cannot grow the mailbox', () => {
+    const m = new Mailbox(10);
+    const types = () => (m as unknown as { postponedByType?: Map<string, unknown> }).postponedByType?.size ?? 0;
+    for (let i = 0; i < 1_000; i++) {
+      const e = env(`t${i}`);
+      m.enqueue(e);
+      m.remove(e);
+      const p = env(`t${i}`);
+      m.postpone(p);
+      expect(m.remove(p)).toBe(true);
+    }
+    expect(types()).toBe(0);
+    expect(m.depth).toBe(0);
+  });
 });

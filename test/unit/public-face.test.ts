@@ -57,12 +57,15 @@ describe('what a kind lets out: publicEvents, view, validate, maxActive', () => 
       address: 'v/1',
       kind: 'v',
       epoch: 1,
+      // The view reflects every record up to the latest one.
+      seq: records.filter((r) => r.address === 'v/1').at(-1)!.seq,
       status: 'running',
       state: {},
       context: { user: 'alice', pings: 0 },
       depth: 0,
       postponed: 0,
       inFlight: 0,
+      restarts: 0,
     });
     const snapshots = records.filter((r) => r.type === 'snapshot').map((r) => (r.data as { context: unknown }).context);
     expect(snapshots.at(-1)).toEqual({ user: 'alice', pings: 0 });

@@ -93,6 +93,15 @@ describe('resume (Bus.events)', () => {
     all.unsubscribe();
   });
 
+  it('answers a gap for an address whose ring never started (nobody watched it) with the next seq as the oldest', () => {
+    const bus = new Bus(new SimulatedClock());
+    const ch = bus.channel('a/1', 1, 8);
+    publish(ch, 3); // nobody watches: only counted, no ring
+    const got: BusRecord[] = [];
+    bus.events('a/1', () => ch, { epoch: 1, seq: 1 }).subscribe((r) => got.push(r)).unsubscribe();
+    expect(got.map((r) => [r.type, r.epoch, r.seq, r.data])).toEqual([['replay.gap', 1, 3, { requested: { epoch: 1, seq: 1 }, oldestSeq: 4 }]]);
+  });
+
   it('answers a resume of an address with no activation with a gap at epoch 0', () => {
     const bus = new Bus(new SimulatedClock());
     const got: BusRecord[] = [];

@@ -68,3 +68,25 @@ describe('XState internals Interlock depends on', () => {
     actor.stop();
   });
 });
+
+describe('@xstate.microstep carries the transitions taken (read by src/inspect/tap.ts)', () => {
+  it('lists each transition with its source node, target nodes and event type, eventless ones included', () => {
+    const m = setup({}).createMachine({
+      id: 'm',
+      initial: 'a',
+      states: { a: { on: { go: 'b' } }, b: { always: 'c' }, c: {} },
+    });
+    const actor = createActor(m);
+    const seen: { source: string; targets: string[]; event: string }[][] = [];
+    actor.system.inspect((ev) => {
+      if (ev.type !== '@xstate.microstep') return;
+      const taken = (ev as unknown as { _transitions?: { source: { id: string }; target?: { id: string }[]; eventType: string }[] })._transitions;
+      expect(Array.isArray(taken), '@xstate.microstep no longer has a _transitions array').toBe(true);
+      seen.push(taken!.map((t) => ({ source: t.source.id, targets: (t.target ?? []).map((n) => n.id), event: t.eventType })));
+    });
+    actor.start();
+    actor.send({ type: 'go' });
+    expect(seen).toEqual([[{ source: 'm.a', targets: ['m.b'], event: 'go' }], [{ source: 'm.b', targets: ['m.c'], event: '' }]]);
+    actor.stop();
+  });
+});

@@ -2,3 +2,4 @@
 // declaration is loaded and checked (a reference to a stripped @internal type fails here).
 export * from 'interlock';
 export * as machines from 'interlock/machines';
+export * as client from 'interlock/client';

@@ -1,9 +1,10 @@
 // A consumer of the packed package: its own machine as a kind, a bundled machine from
-// 'interlock/machines', ref/tell/ask/stream, coded errors. Prints 'consumer ok' or exits 1.
+// 'interlock/machines', ref/tell/ask/stream, coded errors, and 'interlock/client' (client.ts). Prints 'consumer ok' or exits 1.
 import { assign, emit, setup } from 'xstate';
 import { lastValueFrom, toArray } from 'rxjs';
 import { createRuntime, fail, isInterlockError, reply, runTask, type BusRecord } from 'interlock';
 import { workerMachine } from 'interlock/machines';
+import { checkClient } from './client.js';
 
 const counter = setup({
   types: {} as {
@@ -69,6 +70,7 @@ check('fail -> INTERLOCK_TURN_FAILED', isInterlockError(err, 'INTERLOCK_TURN_FAI
 check('bundled worker', (await runtime.ask('worker/w1', { type: 'item', item: 21 })) === 42);
 check('bus records', seen.includes('mailbox.delivered'));
 await runtime.shutdown();
+problems.push(...(await checkClient()));
 
 if (problems.length > 0) {
   console.error(`consumer check failed: ${problems.join(', ')}`);

@@ -1,0 +1,114 @@
+/**
+ * `GET /v1/actors/{kind}/{key}/events`: one actor's record stream as `text/event-stream`,
+ * for browsers' native `EventSource` (and `curl -N`). The same records, public view and
+ * resume as a WebSocket address subscription (src/transport/recordStreams.ts): each record
+ * is one event, `id: <epoch>:<seq>` and `data: <the record's JSON>`, so an `EventSource`
+ * that reconnects sends `Last-Event-ID` and gets exactly what it missed, or the current
+ * snapshot flagged `recovered: false` when that is no longer buffered.
+ *
+ * Auth: the gateway's token, from `Authorization: Bearer` or (an EventSource cannot set
+ * headers) `?token=`; then the `authorize` hook for `subscribe` to the address (403
+ * INTERLOCK_FORBIDDEN). Resume point: `Last-Event-ID`, else `?since=<epoch>:<seq>`.
+ * `: keep-alive` comments every `keepAliveMs`; a client that leaves more than
+ * `maxBufferedBytes` unread is disconnected (its EventSource reconnects and resumes).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Subscription } from 'rxjs';
+import type { ResumePoint } from '../bus/records.js';
+import { errors } from '../errors.js';
+import type { Runtime } from '../runtime/Runtime.js';
+import type { Authorize } from '../transport/options.js';
+import { addressStream } from '../transport/recordStreams.js';
+import { bootEpoch } from '../transport/wireRecord.js';
+import { bearerToken } from './auth.js';
+import { GatewayError } from './httpErrors.js';
+import { eventsSchema } from './schemas.js';
+
+export interface EventRoutesConfig {
+  runtime: Runtime;
+  authorize: Authorize | undefined;
+  keepAliveMs: number;
+  maxBufferedBytes: number;
+  /** The `retry:` field sent first: how long a browser waits before it reconnects. */
+  retryMs: number;
+}
+
+interface EventsRequest {
+  Params: { kind: string; key: string };
+  Querystring: { token?: string; since?: string };
+}
+
+export function eventRoutes(app: FastifyInstance, config: EventRoutesConfig): void {
+  const { runtime } = config;
+  const kinds = new Set(runtime.kinds().map((k) => k.name));
+  const base = bootEpoch(runtime);
+
+  app.get<EventsRequest>('/v1/actors/:kind/:key/events', { schema: eventsSchema, config: { queryToken: true } }, async (request, reply) => {
+    const { kind, key } = request.params;
+    const address = `${kind}/${key}`;
+    if (!kinds.has(kind)) throw errors.unknownKind(address, kind, [...kinds]);
+    const lastId = request.headers['last-event-id'];
+    const since = resumePoint(typeof lastId === 'string' && lastId !== '' ? lastId : request.query.since);
+    if (config.authorize) {
+      const token = bearerToken(request.headers.authorization) ?? request.query.token;
+      if ((await config.authorize({ token, address, pattern: false, action: 'subscribe' })) !== true) throw errors.forbidden(address, 'subscribe');
+    }
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(request.id),
+    });
+    let sub: Subscription | undefined;
+    let keepAlive: NodeJS.Timeout | undefined;
+    const end = (): void => {
+      if (keepAlive !== undefined) clearInterval(keepAlive);
+      keepAlive = undefined;
+      sub?.unsubscribe();
+      if (!raw.destroyed) raw.end();
+    };
+    const write = (text: string): void => {
+      if (raw.destroyed) return;
+      raw.write(text);
+      // A client that stopped reading must not grow the server; its EventSource resumes later.
+      if (raw.writableLength > config.maxBufferedBytes) {
+        request.log.warn({ address, buffered: raw.writableLength }, 'slow_client_dropped');
+        end();
+        raw.destroy();
+      }
+    };
+    raw.on('close', end);
+    // `retry`: how long a browser waits before it reconnects (and resumes).
+    write(`retry: ${config.retryMs}\n\n`);
+    if (config.keepAliveMs > 0) {
+      keepAlive = setInterval(() => write(': keep-alive\n\n'), config.keepAliveMs);
+      keepAlive.unref();
+    }
+    sub = addressStream(runtime, address, since, base, Date.now).subscribe({
+      next: (it) => write(`id: ${it.epoch}:${it.seq}\ndata: ${it.payload}\n\n`),
+      error: (err: unknown) => {
+        request.log.error({ address, err }, 'event_stream_failed');
+        end();
+      },
+      // The runtime completes its streams only when it shuts down.
+      complete: end,
+    });
+    if (raw.destroyed) sub.unsubscribe();
+  });
+}
+
+/** `<epoch>:<seq>` (both non-negative integers), or undefined for none; anything else is a 400. */
+function resumePoint(text: string | undefined): ResumePoint | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,16}):(\d{1,16})$/.exec(text);
+  const epoch = m ? Number(m[1]) : NaN;
+  const seq = m ? Number(m[2]) : NaN;
+  if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(seq)) {
+    throw new GatewayError('INTERLOCK_INVALID_REQUEST', 'Invalid resume point: Last-Event-ID (or ?since=) must be <epoch>:<seq>, the id of the last event received.', 'last-event-id');
+  }
+  return { epoch, seq };
+}

@@ -1,0 +1,110 @@
+/**
+ * What a wire subscriber (WebSocket or SSE) receives, as encoded payloads:
+ *
+ * - an address without a resume point: the current public snapshot first (when the actor
+ *   is live), so the client holds a resume point from the start, then live records;
+ * - an address with `since`: the buffered records after it, oldest first, then live ones;
+ *   when they are no longer buffered (overwritten, another epoch, a restarted server), the
+ *   current public snapshot flagged `recovered: false` instead, then live ones;
+ * - a pattern (`*`, `kind/*`, `kind/prefix*`): live records of every matching address.
+ *
+ * The synthetic snapshot carries the epoch and seq of the actor's latest record (the state
+ * it shows includes every record up to it), so records after it continue gaplessly. Both
+ * are taken synchronously with the subscription to live records: nothing falls between.
+ */
+import { Observable, type Subscription } from 'rxjs';
+import { parseAddress } from '../address.js';
+import type { BusRecord, ResumePoint } from '../bus/records.js';
+import { errors } from '../errors.js';
+import type { Runtime } from '../runtime/Runtime.js';
+import { encode, encodeRecord, fromWireEpoch, toWireEpoch } from './wireRecord.js';
+
+/** One record ready for the wire. */
+export interface WireItem {
+  /** The JSON payload `{ address, epoch, seq, ts, type, data, recovered? }`. */
+  readonly payload: string;
+  readonly address: string;
+  readonly epoch: number;
+  readonly seq: number;
+  /** A snapshot record (which may be coalesced with a later one of the same address). */
+  readonly snapshot: boolean;
+}
+
+/**
+ * Serialize once per broadcast: a record reaches every subscriber of its address (and every
+ * pattern subscriber) one after the other, synchronously, before the next record exists,
+ * so the first subscriber's encoding is reused by all the others from a one-record cache.
+ * A cache per record (a WeakMap) would keep every encoding alive as long as the replay ring
+ * keeps its record, doubling the ring's memory; a resume encodes what it replays again.
+ */
+let lastRecord: BusRecord | undefined;
+let lastItem: WireItem | undefined;
+
+function item(r: BusRecord, base: number): WireItem {
+  if (r === lastRecord) return lastItem!;
+  const it: WireItem = { payload: encodeRecord(r, base), address: r.address, epoch: toWireEpoch(base, r.epoch), seq: r.seq, snapshot: r.type === 'snapshot' };
+  lastRecord = r;
+  lastItem = it;
+  return it;
+}
+
+/** The actor's current public snapshot as a record; with `recovered`, also when it is not live (data null, epoch 0). */
+export function currentSnapshot(runtime: Runtime, address: string, base: number, now: number, recovered: boolean): WireItem | undefined {
+  const view = runtime.view(address);
+  const extra = recovered ? ',"recovered":false' : '';
+  if (!view) return recovered ? { payload: encode(address, 0, 0, now, 'snapshot', null, extra), address, epoch: 0, seq: 0, snapshot: true } : undefined;
+  const snap = runtime.snapshot(address);
+  // The same shape as the runtime's snapshot records; the context is the kind's view.
+  const data = snap ? { value: snap.value, status: snap.status, context: view.context } : null;
+  const epoch = toWireEpoch(base, view.epoch);
+  return { payload: encode(address, epoch, view.seq, now, 'snapshot', data, extra), address, epoch, seq: view.seq, snapshot: true };
+}
+
+/** Records of one address for a wire subscriber (see the module comment). `since` is in wire epochs. */
+export function addressStream(runtime: Runtime, address: string, since: ResumePoint | undefined, base: number, now: () => number): Observable<WireItem> {
+  return new Observable<WireItem>((subscriber) => {
+    if (since === undefined) {
+      const first = currentSnapshot(runtime, address, base, now(), false);
+      if (first) subscriber.next(first);
+      return runtime.events(address).subscribe({
+        next: (r) => subscriber.next(item(r, base)),
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      });
+    }
+    const from = { epoch: fromWireEpoch(base, since.epoch), seq: since.seq };
+    return runtime.events(address, { since: from }).subscribe({
+      next: (r) => subscriber.next(r.type === 'replay.gap' ? currentSnapshot(runtime, address, base, r.ts, true)! : item(r, base)),
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    });
+  });
+}
+
+/** Whether a record's address matches a pattern; throws INTERLOCK_INVALID_ADDRESS for a malformed one. */
+export function patternMatcher(pattern: string, knownKinds: ReadonlySet<string>): (address: string) => boolean {
+  if (pattern === '*') return () => true;
+  if (!pattern.endsWith('*') || pattern.indexOf('*') !== pattern.length - 1) throw errors.invalidAddress(pattern);
+  const prefix = pattern.slice(0, -1);
+  const slash = prefix.indexOf('/');
+  if (slash <= 0) throw errors.invalidAddress(pattern);
+  // The kind must be valid and known; the key prefix may be empty (`kind/*`).
+  const { kind } = parseAddress(`${prefix.slice(0, slash)}/x`);
+  if (!knownKinds.has(kind)) throw errors.unknownKind(pattern, kind, [...knownKinds]);
+  if (prefix.length > slash + 1) parseAddress(prefix);
+  return (address) => address.startsWith(prefix);
+}
+
+/** Live records of every address matching a pattern. */
+export function patternStream(runtime: Runtime, matches: (address: string) => boolean, base: number): Observable<WireItem> {
+  return new Observable<WireItem>((subscriber) => {
+    const sub: Subscription = runtime.events$.subscribe({
+      next: (r) => {
+        if (matches(r.address)) subscriber.next(item(r, base));
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    });
+    return sub;
+  });
+}

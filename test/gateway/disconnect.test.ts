@@ -1,0 +1,187 @@
+/**
+ * A chat client that hangs up reaches its request's disconnect policy, end to end: HTTP
+ * client → gateway → session actor → the real `openAICompatible` provider → the
+ * real-HTTP upstream fixture (held replies: the test steps each piece, so nothing depends
+ * on this machine's speed).
+ *
+ * - `cancel` (the default): the session cuts the stream and the abort reaches the
+ *   upstream socket; `detach`: the upstream streams on to its end, the answer lands in the
+ *   session's history, and no client is written anything more. The policy is the
+ *   gateway's (`onDisconnect`) unless the request names its own (`X-Interlock-On-Disconnect`).
+ * - A prompt whose client leaves while it waits: `cancel` drops it before it reaches the
+ *   upstream; `detach` runs it when its turn comes.
+ * - A disconnect of request A delivered late, after B replaced A, never cuts B.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DisconnectPolicy, SessionContext } from '../../machines/session.js';
+import type { BusRecord } from '../../src/index.js';
+import { upstreamTokens, waitUntil } from '../fixtures/upstream.js';
+import { prompt } from '../scenarios/helpers-002.js';
+import { createGateway } from '../../src/gateway/createGateway.js';
+import { MODEL, type TestGateway } from './helpers.js';
+import { closeWorlds, Curl, world, type World } from './streams.js';
+
+afterEach(closeWorlds);
+
+const history = (gw: TestGateway, session: string) => (gw.rt.snapshot(`session/${session}`)?.context as SessionContext | undefined)?.history ?? [];
+const logged = (gw: TestGateway, msg: string, trace?: string) => gw.logs.some((l) => l.msg === msg && (trace === undefined || l.trace === trace));
+
+/** Steps every held reply of `text` until it has no piece left. */
+function stepToEnd(w: World, text: string): void {
+  while (w.upstream.held(prompt(text)) > 0) w.upstream.step(prompt(text));
+}
+
+/** The session's emitted events, as `type` or `type(reason)`. */
+function emittedLog(w: World): string[] {
+  const out: string[] = [];
+  w.gw.rt.events$.subscribe((r: BusRecord) => {
+    if (r.type !== 'emitted') return;
+    const e = (r.data as { event: { type: string; reason?: string } }).event;
+    if (e.type !== 'chunk') out.push(e.reason === undefined ? e.type : `${e.type}(${e.reason})`);
+  });
+  return out;
+}
+
+describe('a client that hangs up reaches its request\'s disconnect policy', { timeout: 30_000 }, () => {
+  const cases: { server: DisconnectPolicy; header?: DisconnectPolicy; applies: DisconnectPolicy }[] = [
+    { server: 'cancel', applies: 'cancel' },
+    { server: 'detach', applies: 'detach' },
+    { server: 'cancel', header: 'detach', applies: 'detach' },
+    { server: 'detach', header: 'cancel', applies: 'cancel' },
+  ];
+  for (const c of cases) {
+    const name = `server ${c.server}${c.header ? `, X-Interlock-On-Disconnect: ${c.header}` : ''}`;
+    const expected =
+      c.applies === 'cancel'
+        ? 'the stream is cut and the abort reaches the upstream socket'
+        : 'the upstream streams on to its end, the answer lands in the history, no client gets it';
+    it(`${name}: ${expected}`, async () => {
+      const w = await world({ gateway: { onDisconnect: c.server } });
+      const emitted = emittedLog(w);
+      w.tracing.plan('S:A', { tokens: 8, hold: true });
+      const a = new Curl(w.gw.url, 'S:A', 'S', c.header ? { 'x-interlock-on-disconnect': c.header } : {});
+      await a.firstChunk;
+      a.kill();
+      await a.ended;
+      await waitUntil(() => logged(w.gw, 'client_disconnect', a.trace), 'the gateway saw the client leave');
+      const writtenBefore = w.written.filter((x) => x.trace === a.trace).length;
+
+      if (c.applies === 'cancel') {
+        await waitUntil(() => w.upstream.busySockets() === 0, "the upstream socket of A closed");
+        expect(w.upstream.clientAborts).toBe(1);
+        expect(w.upstream.completed).toBe(0);
+        expect(emitted).toEqual(['stream.started', 'stream.end(disconnected)']);
+        expect(w.gw.vocabulary('S', { A: a.trace })).toEqual(['stream_start A', 'stream_cancelled A reason=client_disconnect', 'stream_end A reason=client_disconnect']);
+        // The partial answer stays (as for a cancel): what the model said before the abort.
+        expect(history(w.gw, 'S')).toEqual([
+          { role: 'user', content: 'S:A' },
+          { role: 'assistant', content: upstreamTokens(1).join('') },
+        ]);
+      } else {
+        await waitUntil(() => logged(w.gw, 'stream_detached', a.trace), 'the session detached the stream');
+        stepToEnd(w, 'S:A');
+        await waitUntil(() => w.gw.rt.view('session/S')?.state === 'idle', 'the detached stream ran to its end');
+        expect(w.upstream.clientAborts).toBe(0);
+        await waitUntil(() => w.upstream.completed === 1, 'the upstream completed its reply');
+        expect(emitted).toEqual(['stream.started', 'stream.detached', 'stream.end(done)']);
+        expect(w.gw.vocabulary('S', { A: a.trace })).toEqual(['stream_start A', 'stream_end A reason=done']);
+        expect(history(w.gw, 'S')).toEqual([
+          { role: 'user', content: 'S:A' },
+          { role: 'assistant', content: upstreamTokens(8).join('') },
+        ]);
+      }
+      // Nothing reached a client after it left.
+      expect(w.written.filter((x) => x.trace === a.trace)).toHaveLength(writtenBefore);
+    });
+  }
+
+  for (const policy of ['cancel', 'detach'] as const) {
+    it(`a prompt whose client leaves while it waits (enqueued behind another): ${policy === 'cancel' ? 'dropped before it reaches the upstream' : 'runs when its turn comes, into the history'}`, async () => {
+      const w = await world({ gateway: { onDisconnect: policy } });
+      w.tracing.plan('S:A', { tokens: 4, hold: true });
+      w.tracing.plan('S:B', { tokens: 3, delayMs: 2 });
+      const a = new Curl(w.gw.url, 'S:A', 'S');
+      await a.firstChunk;
+      const b = new Curl(w.gw.url, 'S:B', 'S', { 'x-interlock-on-busy': 'enqueue' });
+      await waitUntil(() => (w.gw.rt.view('session/S')?.postponed ?? 0) === 1, 'B waits behind A');
+      b.kill();
+      await b.ended;
+      await waitUntil(() => logged(w.gw, 'client_disconnect'), "the gateway saw B's client leave");
+      if (policy === 'cancel') await waitUntil(() => (w.gw.rt.view('session/S')?.postponed ?? 0) === 0, 'B is removed from the mailbox');
+      stepToEnd(w, 'S:A');
+      await a.ended;
+      expect(a.outcome()).toBe('done');
+      await waitUntil(() => w.gw.rt.view('session/S')?.state === 'idle' && w.gw.rt.view('session/S')?.postponed === 0, 'the session is idle');
+      if (policy === 'cancel') {
+        expect(w.tracing.lines('S')).toEqual(['open S:A', 'release S:A']);
+        expect(history(w.gw, 'S').map((m) => m.content)).toEqual(['S:A', upstreamTokens(4).join('')]);
+      } else {
+        await waitUntil(() => history(w.gw, 'S').length === 4, "B's answer is in the history");
+        expect(history(w.gw, 'S').map((m) => m.content)).toEqual(['S:A', upstreamTokens(4).join(''), 'S:B', upstreamTokens(3).join('')]);
+        expect(w.tracing.lines('S').filter((l) => l.startsWith('open'))).toEqual(['open S:A', 'open S:B']);
+      }
+      // Only A's client was written chunks.
+      expect(new Set(w.written.map((x) => x.trace))).toEqual(new Set([a.trace]));
+    });
+  }
+
+  it('a per-request session (no X-Session-Id) whose client left under detach is cleaned up once its stream ends', async () => {
+    const w = await world({ gateway: { onDisconnect: 'detach' } });
+    w.tracing.plan('anon:A', { tokens: 4, hold: true });
+    const a = new Curl(w.gw.url, 'anon:A');
+    await a.firstChunk;
+    a.kill();
+    await waitUntil(() => logged(w.gw, 'stream_detached', a.trace), 'the session detached the stream');
+    expect(w.gw.rt.addresses('session')).toHaveLength(1);
+    stepToEnd(w, 'anon:A');
+    await waitUntil(() => w.gw.rt.addresses('session').length === 0, 'the per-request session is gone');
+    expect(w.upstream.completed).toBe(1);
+  });
+
+  it('refuses an unknown policy: X-Interlock-On-Disconnect with 400, the gateway option at creation', async () => {
+    const w = await world();
+    const res = await fetch(`${w.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-interlock-on-disconnect': 'later' },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INTERLOCK_INVALID_REQUEST');
+    expect(() => createGateway(w.gw.rt, { onDisconnect: 'later' as never })).toThrow(expect.objectContaining({ code: 'INTERLOCK_INVALID_CONFIG', message: expect.stringContaining('onDisconnect') }));
+  });
+
+  it("a disconnect of request A delivered late, after B replaced A, never cuts B's newer stream", async () => {
+    const w = await world();
+    const emitted = emittedLog(w);
+    // Hold the gateway's disconnect on its way to the session, to deliver it late.
+    const held: (() => void)[] = [];
+    const rt = w.gw.rt;
+    const tell = rt.tell.bind(rt);
+    rt.tell = ((address: string, event: { type: string }, options?: never) => {
+      if (event.type === 'disconnect') held.push(() => tell(address, event as never, options));
+      else tell(address, event as never, options);
+    }) as typeof rt.tell;
+    w.tracing.plan('S:A', { tokens: 50, hold: true });
+    w.tracing.plan('S:B', { tokens: 5, hold: true });
+
+    const a = new Curl(w.gw.url, 'S:A', 'S');
+    await a.firstChunk;
+    a.kill();
+    await waitUntil(() => held.length === 1, "the gateway sent A's disconnect");
+    const b = new Curl(w.gw.url, 'S:B', 'S');
+    await b.firstChunk; // A was interrupted (its upstream socket closed), B streams
+    expect(w.tracing.lines('S')).toEqual(['open S:A', 'release S:A', 'open S:B']);
+    held.shift()!(); // A's disconnect arrives now
+    await waitUntil(() => emitted.includes('event.ignored(not the active request)'), 'the session took the late disconnect, and ignored it');
+    stepToEnd(w, 'S:B');
+    await b.ended;
+
+    expect(b.outcome()).toBe('done');
+    expect(b.contents).toEqual(upstreamTokens(5));
+    expect(emitted).toEqual(['stream.started', 'stream.end(interrupted)', 'stream.started', 'event.ignored(not the active request)', 'stream.end(done)']);
+    expect(w.tracing.lines('S')).toEqual(['open S:A', 'release S:A', 'open S:B', 'release S:B']);
+    await waitUntil(() => w.upstream.busySockets() === 0, 'no exchange busy upstream');
+    expect(w.upstream.clientAborts).toBe(1);
+    expect(w.upstream.completed).toBe(1);
+  });
+});
