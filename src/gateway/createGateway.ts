@@ -17,6 +17,7 @@ import type { Runtime } from '../runtime/Runtime.js';
 import { attachWebSocket, type WebSocketTransport } from '../transport/attachWebSocket.js';
 import type { Authorize, WebSocketOptions } from '../transport/options.js';
 import { actorRoutes } from './actors.js';
+import { authorizeRoutes } from './authorizeRoutes.js';
 import { bearerCheck, type Authenticate } from './auth.js';
 import { eventRoutes } from './events.js';
 import { handleChat, logFailure } from './chat.js';
@@ -130,6 +131,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
         throw new GatewayError('INTERLOCK_SHUTTING_DOWN', 'The server is shutting down and refuses new work.');
       }
     });
+    if (options.authorize) authorizeRoutes(app, options.authorize, sessionKind);
     app.setErrorHandler((err: FastifyError, request, reply) => sendError(err, request, reply));
     app.setNotFoundHandler(async (request) => {
       checkAuth(request.headers.authorization);

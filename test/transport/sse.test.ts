@@ -124,6 +124,37 @@ describe('GET /v1/actors/{kind}/{key}/events', () => {
     expect(gw.rt.view('vault/bob-1')).toBeUndefined();
   });
 
+  it("holds a limited token to its own actors on the HTTP routes too: state, mailbox, list, tell, ask, cancel, revive and chat", async () => {
+    const users = new Map([['alice-token', 'alice']]);
+    const gw = await gateway({
+      authenticate: (t) => users.has(t),
+      authorize: ({ token, address }) => address.startsWith(`vault/${users.get(token ?? '')}-`) || address === `session/${users.get(token ?? '')}-chat`,
+    });
+    gw.rt.tell('vault/bob-1', { type: 'inc' } as never);
+    const as = { authorization: 'Bearer alice-token' };
+    const call = async (method: string, path: string, body?: unknown, extra: { [header: string]: string } = {}) => {
+      const res = await fetch(`${gw.url}${path}`, { method, headers: { ...as, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const json = (await res.json()) as { error?: { code: string } };
+      return `${res.status} ${json.error?.code ?? 'ok'}`;
+    };
+    const chat = { model: 'interlock-test', messages: [{ role: 'user', content: 'hi' }] };
+    const forbidden = '403 INTERLOCK_FORBIDDEN';
+    expect([
+      await call('GET', '/v1/actors/vault/bob-1'),
+      await call('GET', '/v1/actors/vault/bob-1/mailbox'),
+      await call('GET', '/v1/actors?kind=vault'),
+      await call('POST', '/v1/actors/vault/bob-1/tell', { event: { type: 'inc' } }),
+      await call('POST', '/v1/actors/vault/bob-1/ask', { event: { type: 'get' } }),
+      await call('POST', '/v1/actors/vault/bob-1/cancel'),
+      await call('POST', '/v1/actors/vault/bob-1/revive'),
+      await call('POST', '/v1/chat/completions', chat, { 'x-session-id': 'bob-chat' }),
+    ]).toEqual(Array(8).fill(forbidden));
+    expect((gw.rt.snapshot('vault/bob-1')!.context as { n: number }).n).toBe(1);
+    expect(await call('POST', '/v1/actors/vault/alice-1/ask', { event: { type: 'get' } })).toBe('200 ok');
+    expect(await call('GET', '/v1/actors/vault/alice-1')).toBe('200 ok');
+    expect(await call('POST', '/v1/chat/completions', chat, { 'x-session-id': 'alice-chat' })).toBe('200 ok');
+  });
+
   it('sends keep-alive comments while nothing happens', async () => {
     const gw = await gateway({ keepAliveMs: 20 });
     const { comments } = await read(await fetch(`${gw.url}/v1/actors/vault/idle/events`), (_e, c) => c.length >= 2);
