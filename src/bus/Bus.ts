@@ -44,7 +44,7 @@ export class Bus {
     return new Observable<BusRecord>((subscriber) => {
       if (since !== undefined) {
         const ch = current();
-        const replay = ch && ch.epoch === since.epoch ? ch.since(since.seq) : undefined;
+        const replay = this.replay(ch, since);
         if (replay) for (const r of replay) subscriber.next(r);
         else
           subscriber.next({
@@ -68,6 +68,15 @@ export class Bus {
         if (!live.observed && this.byAddress.get(address) === live) this.byAddress.delete(address);
       };
     });
+  }
+
+  /**
+   * The records of `ch` after `since` still in its replay buffer, oldest first, without
+   * subscribing; undefined when some of them are gone (another epoch, overwritten, or no
+   * live activation).
+   */
+  replay(ch: Channel | undefined, since: ResumePoint): BusRecord[] | undefined {
+    return ch && ch.epoch === since.epoch ? ch.since(since.seq) : undefined;
   }
 
   complete(): void {

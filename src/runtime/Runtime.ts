@@ -160,6 +160,17 @@ export class Runtime<K extends Kinds = Kinds> {
   }
 
   /**
+   * For transports resuming many addresses under one subscription to `events$`: the records
+   * of `address` after `since` still in its replay buffer, oldest first, or undefined when
+   * some are gone (another epoch, overwritten, not live). Subscribes to nothing, so called
+   * synchronously with a subscription to `events$` nothing falls between the two.
+   * @internal
+   */
+  replay(address: string, since: ResumePoint): readonly BusRecord[] | undefined {
+    return this.bus.replay(this.activations.get(address)?.channel, since);
+  }
+
+  /**
    * Records of every actor (or of one address) with inspection on while subscribed: each
    * actor's stream then also carries `transition` records (the event, the state before and
    * after, the transitions taken), for this subscriber and anyone else watching. Nothing is

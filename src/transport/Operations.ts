@@ -17,7 +17,7 @@ import type { Priority } from '../mailbox/envelope.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import type { AuthorizeRequest, Authorize, TransportLimits } from './options.js';
 import type { Outbox } from './Outbox.js';
-import type { AskMessage, SendMessage, SubscribeMessage } from './protocol.js';
+import type { AskMessage, ResumeFrom, ResumeMap, SendMessage, SubscribeMessage } from './protocol.js';
 import { addressStream, patternMatcher, patternStream, type WireItem } from './recordStreams.js';
 
 /** What every connection of one server shares. @internal */
@@ -63,9 +63,12 @@ export class Operations {
     const pattern = payload.pattern;
     const target = pattern ?? payload.address!;
     let matches: ((address: string) => boolean) | undefined;
+    let points: Map<string, ResumeFrom> | undefined;
     try {
-      if (pattern !== undefined) matches = patternMatcher(pattern, ctx.kinds);
-      else this.checkAddress(target);
+      if (pattern !== undefined) {
+        matches = patternMatcher(pattern, ctx.kinds);
+        if (payload.since !== undefined) points = this.resumeMap(id, pattern, matches, payload.since as ResumeMap);
+      } else this.checkAddress(target);
     } catch (err) {
       return this.host.sendError(id, err);
     }
@@ -73,9 +76,10 @@ export class Operations {
     this.ops.set(id, op);
     this.subscriptions++;
     return this.decide(id, op, { address: target, pattern: pattern !== undefined, action: 'subscribe' }, () => {
+      const now = () => ctx.limits.clock.now();
       const stream: Observable<WireItem> = matches
-        ? patternStream(ctx.runtime, matches, ctx.base)
-        : addressStream(ctx.runtime, target, payload.since, ctx.base, () => ctx.limits.clock.now());
+        ? patternStream(ctx.runtime, matches, points, ctx.base, now)
+        : addressStream(ctx.runtime, target, payload.since as ResumeFrom | undefined, ctx.base, now);
       const prefix = `{"type":"next","id":${JSON.stringify(id)},"payload":`;
       const outbox = this.host.outbox;
       const sub = stream.subscribe({
@@ -165,6 +169,20 @@ export class Operations {
     const { kind } = parseAddress(address);
     const kinds = this.host.ctx.kinds;
     if (!kinds.has(kind)) throw errors.unknownKind(address, kind, [...kinds]);
+  }
+
+  /**
+   * A pattern's `since` (its shape already checked by the schema) as points by address:
+   * each key must be an address of a known kind that the pattern matches.
+   */
+  private resumeMap(id: string, pattern: string, matches: (address: string) => boolean, since: ResumeMap): Map<string, ResumeFrom> {
+    const points = new Map<string, ResumeFrom>();
+    for (const [address, point] of Object.entries(since)) {
+      this.checkAddress(address);
+      if (!matches(address)) throw errors.invalidMessage(`'payload.since' names '${address.slice(0, 200)}', which pattern '${pattern.slice(0, 200)}' does not match`, id);
+      points.set(address, point);
+    }
+    return points;
   }
 
   private duplicate(id: string): void {

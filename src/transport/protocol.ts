@@ -28,6 +28,18 @@ export interface ResumeFrom {
   seq: number;
 }
 
+/**
+ * Where a pattern subscription resumes: a point per address, keyed by address (`kind/key`,
+ * each matching the pattern), e.g. `{ "session/a": { epoch, seq }, "session/b": { … } }`.
+ * There is no sequence across addresses, so a pattern's position is the set of its
+ * addresses' positions. At most {@link MAX_RESUME_ADDRESSES} entries (and the frame must fit
+ * the server's `maxPayload`, 64 KiB by default).
+ */
+export type ResumeMap = Record<string, ResumeFrom>;
+
+/** The most addresses a pattern subscription's `since` may name (more: INTERLOCK_INVALID_MESSAGE). */
+export const MAX_RESUME_ADDRESSES = 1_000;
+
 /** Mailbox priority of a `send` or `ask`. */
 export type WirePriority = 'high' | 'normal' | 'low';
 
@@ -47,10 +59,16 @@ export interface ConnectionInitMessage {
 /**
  * Subscribe to one address (`session/abc`) or to a pattern: `*` (every address),
  * `session/*` (every address of a kind) or `session/user-42-*` (a key prefix; `*` only
- * at the end). An address subscription starts with the current public snapshot (a `next`
- * of type `snapshot`, when the actor is live), or, with `since`, with the records after
- * that point (or a snapshot flagged `recovered: false` when they are gone); then live
- * records. A pattern subscription gets live records only.
+ * at the end).
+ *
+ * - An address: the current public snapshot first (a `next` of type `snapshot`, when the
+ *   actor is live), or, with `since: { epoch, seq }`, the records after that point (or a
+ *   snapshot flagged `recovered: false` when they are gone); then live records.
+ * - A pattern without `since`: live records of every matching address only (the cheap form).
+ * - A pattern with `since: { "<address>": { epoch, seq }, … }` ({@link ResumeMap}): for each
+ *   address named, what an address subscription with that point gets first; for each live
+ *   matching actor not named, its current snapshot; then live records of every matching
+ *   address. Order holds per address, not across addresses.
  */
 export interface SubscribeMessage {
   type: 'subscribe';
@@ -58,8 +76,11 @@ export interface SubscribeMessage {
   payload: {
     address?: string;
     pattern?: string;
-    /** Only with `address`: resume after this record instead of starting live. */
-    since?: ResumeFrom;
+    /**
+     * Resume instead of starting live: with `address`, after this record (`{ epoch, seq }`);
+     * with `pattern`, after each named address's record (a {@link ResumeMap}, possibly empty).
+     */
+    since?: ResumeFrom | ResumeMap;
   };
 }
 

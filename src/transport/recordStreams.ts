@@ -6,11 +6,21 @@
  * - an address with `since`: the buffered records after it, oldest first, then live ones;
  *   when they are no longer buffered (overwritten, another epoch, a restarted server), the
  *   current public snapshot flagged `recovered: false` instead, then live ones;
- * - a pattern (`*`, `kind/*`, `kind/prefix*`): live records of every matching address.
+ * - a pattern (`*`, `kind/*`, `kind/prefix*`) without `since`: live records of every
+ *   matching address;
+ * - a pattern with `since` (a resume point per address): for each address named, what an
+ *   address subscription with that point starts with (the buffered records after it, or the
+ *   `recovered: false` snapshot); for each live matching actor not named, its current
+ *   snapshot (as a fresh address subscription starts), so an address that appeared while
+ *   the client was away is not lost silently; then live records of every matching address.
+ *   Order holds per address, not across addresses.
  *
  * The synthetic snapshot carries the epoch and seq of the actor's latest record (the state
  * it shows includes every record up to it), so records after it continue gaplessly. Both
  * are taken synchronously with the subscription to live records: nothing falls between.
+ * (A pattern resumes from one subscription to the whole bus plus `runtime.replay`, which
+ * reads the buffers without subscribing: one subscription per address on top of the bus
+ * would deliver each live record twice.)
  */
 import { Observable, type Subscription } from 'rxjs';
 import { parseAddress } from '../address.js';
@@ -72,8 +82,7 @@ export function addressStream(runtime: Runtime, address: string, since: ResumePo
         complete: () => subscriber.complete(),
       });
     }
-    const from = { epoch: fromWireEpoch(base, since.epoch), seq: since.seq };
-    return runtime.events(address, { since: from }).subscribe({
+    return runtime.events(address, { since: fromWire(base, since) }).subscribe({
       next: (r) => subscriber.next(r.type === 'replay.gap' ? currentSnapshot(runtime, address, base, r.ts, true)! : item(r, base)),
       error: (e: unknown) => subscriber.error(e),
       complete: () => subscriber.complete(),
@@ -95,9 +104,32 @@ export function patternMatcher(pattern: string, knownKinds: ReadonlySet<string>)
   return (address) => address.startsWith(prefix);
 }
 
-/** Live records of every address matching a pattern. */
-export function patternStream(runtime: Runtime, matches: (address: string) => boolean, base: number): Observable<WireItem> {
+/**
+ * Records of every address matching a pattern: live ones, after what `since` (a point per
+ * address, in wire epochs) calls for (see the module comment). `since` must name only
+ * matching addresses.
+ */
+export function patternStream(
+  runtime: Runtime,
+  matches: (address: string) => boolean,
+  since: ReadonlyMap<string, ResumePoint> | undefined,
+  base: number,
+  now: () => number,
+): Observable<WireItem> {
   return new Observable<WireItem>((subscriber) => {
+    if (since !== undefined) {
+      for (const [address, point] of since) {
+        const replay = runtime.replay(address, fromWire(base, point));
+        if (replay) for (const r of replay) subscriber.next(item(r, base));
+        else subscriber.next(currentSnapshot(runtime, address, base, now(), true)!);
+      }
+      for (const address of runtime.addresses()) {
+        if (since.has(address) || !matches(address)) continue;
+        const first = currentSnapshot(runtime, address, base, now(), false);
+        if (first) subscriber.next(first);
+      }
+    }
+    // Synchronously after the replay: no record can be published in between.
     const sub: Subscription = runtime.events$.subscribe({
       next: (r) => {
         if (matches(r.address)) subscriber.next(item(r, base));
@@ -107,4 +139,8 @@ export function patternStream(runtime: Runtime, matches: (address: string) => bo
     });
     return sub;
   });
+}
+
+function fromWire(base: number, point: ResumePoint): ResumePoint {
+  return { epoch: fromWireEpoch(base, point.epoch), seq: point.seq };
 }

@@ -6,8 +6,8 @@
  * docs/protocol.md). What a schema cannot say (an address is `kind/key`, the event type is
  * public) the runtime checks next, with its own coded errors.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
-import type { ClientMessage } from './protocol.js';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { MAX_RESUME_ADDRESSES, type ClientMessage } from './protocol.js';
 
 const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const address = { type: 'string', minLength: 1, maxLength: 400 } as const;
@@ -18,6 +18,15 @@ const event = {
 } as const;
 const priority = { enum: ['high', 'normal', 'low'] } as const;
 const position = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+/** `since` of an address subscription: the last record the client holds. */
+const resumePoint = { type: 'object', required: ['epoch', 'seq'], additionalProperties: false, properties: { epoch: position, seq: position } } as const;
+/** `since` of a pattern subscription: a point per address (protocol.ts, ResumeMap). */
+const resumeMap = {
+  type: 'object',
+  maxProperties: MAX_RESUME_ADDRESSES,
+  propertyNames: { maxLength: 400 },
+  additionalProperties: resumePoint,
+} as const;
 
 const message = (type: string, fields: Record<string, unknown>, required: string[]) => ({
   type: 'object',
@@ -49,7 +58,8 @@ export const CLIENT_SCHEMAS = {
         properties: {
           address,
           pattern: { type: 'string', minLength: 1, maxLength: 400 },
-          since: { type: 'object', required: ['epoch', 'seq'], additionalProperties: false, properties: { epoch: position, seq: position } },
+          // A point for an address, a map of points for a pattern (which one is checked below).
+          since: { anyOf: [resumePoint, resumeMap] },
         },
       },
     },
@@ -82,6 +92,8 @@ type ClientType = keyof typeof CLIENT_SCHEMAS;
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 const validators = Object.fromEntries(Object.entries(CLIENT_SCHEMAS).map(([t, s]) => [t, ajv.compile(s)])) as Record<ClientType, ValidateFunction>;
+const validatePoint = ajv.compile(resumePoint);
+const validateMap = ajv.compile(resumeMap);
 
 /** A parsed frame: the message, or why it is not one (with its id when it had a usable one). */
 export type Parsed = { ok: true; message: ClientMessage } | { ok: false; why: string; id: string | undefined; type: string | undefined };
@@ -106,17 +118,39 @@ export function parseClientFrame(text: string): Parsed {
     return { ok: false, why: `unknown message type '${type.slice(0, 64)}' (known: ${Object.keys(validators).join(', ')})`, id: usableId, type };
   }
   const validate = validators[type as ClientType];
-  if (validate(value)) {
-    if (type === 'subscribe') {
-      // What JSON Schema says only awkwardly (oneOf), said plainly.
-      const p = (value as { payload: { address?: string; pattern?: string; since?: unknown } }).payload;
-      if ((p.address === undefined) === (p.pattern === undefined)) return { ok: false, why: "'payload' must have exactly one of 'address' or 'pattern'", id: usableId, type };
-      if (p.pattern !== undefined && p.since !== undefined) return { ok: false, why: "'payload.since' resumes one address; a pattern subscription cannot have it", id: usableId, type };
-    }
-    return { ok: true, message: value as ClientMessage };
+  const valid = validate(value);
+  if (type === 'subscribe' && (valid || validate.errors?.[0]?.instancePath.startsWith('/payload/since'))) {
+    // What JSON Schema says only awkwardly (oneOf), said plainly; and which form of `since`
+    // the payload needed, so its error names what is wrong in that form.
+    const p = (value as { payload: { address?: string; pattern?: string; since?: unknown } }).payload;
+    if ((p.address === undefined) === (p.pattern === undefined)) return { ok: false, why: "'payload' must have exactly one of 'address' or 'pattern'", id: usableId, type };
+    const why = p.since === undefined ? undefined : sinceProblem(p.since, p.pattern !== undefined);
+    if (why !== undefined) return { ok: false, why, id: usableId, type };
   }
-  const e = validate.errors?.[0];
-  const where = e?.instancePath ? `'${e.instancePath.slice(1).replace(/\//g, '.')}'` : 'the message';
-  const extra = e?.keyword === 'additionalProperties' ? ` ('${String((e.params as { additionalProperty?: string }).additionalProperty).slice(0, 64)}')` : '';
-  return { ok: false, why: `${where} ${e?.message ?? 'is invalid'}${extra}`, id: usableId, type };
+  if (valid) return { ok: true, message: value as ClientMessage };
+  return { ok: false, why: describe(validate.errors?.[0], ''), id: usableId, type };
+}
+
+/** Why `since` is not the form its subscription needs (a map of points for a pattern, a point for an address), or undefined. */
+function sinceProblem(since: unknown, pattern: boolean): string | undefined {
+  const pointLike = typeof since === 'object' && since !== null && ('epoch' in since || 'seq' in since);
+  if (pattern) {
+    if (pointLike) return "'payload.since' of a pattern is a map of points by address ({ \"kind/key\": { epoch, seq }, … }); { epoch, seq } resumes one address";
+    return validateMap(since) ? undefined : describe(validateMap.errors?.[0], 'payload.since');
+  }
+  if (validatePoint(since)) return undefined;
+  if (!pointLike && typeof since === 'object' && since !== null && !Array.isArray(since)) return "'payload.since' of an address is { epoch, seq }; a map of points by address is only for a pattern";
+  return describe(validatePoint.errors?.[0], 'payload.since');
+}
+
+/** An Ajv error as a sentence naming the field (`base` is where the validated value sits in the message). */
+function describe(e: ErrorObject | undefined, base: string): string {
+  // A JSON pointer: '/' separates, '~1' is a '/' inside a name (an address key), '~0' a '~'.
+  const path = [base, ...(e?.instancePath ?? '').split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))].filter((part) => part !== '');
+  const where = path.length > 0 ? `'${path.join('.').slice(0, 480)}'` : 'the message';
+  const params = (e?.params ?? {}) as { additionalProperty?: string; limit?: number };
+  if (e?.keyword === 'maxProperties') return `${where} names more than ${params.limit} addresses (the most a pattern's since may name: keep the most recently advanced)`;
+  if (e?.propertyName !== undefined) return `${where} has a key that is not an address (${JSON.stringify(e.propertyName.slice(0, 64))}…: over 400 characters)`;
+  const extra = e?.keyword === 'additionalProperties' ? ` ('${String(params.additionalProperty).slice(0, 64)}')` : '';
+  return `${where} ${e?.message ?? 'is invalid'}${extra}`;
 }

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ClientMessage, ServerMessage } from '../../src/transport/protocol.js';
+import type { ClientMessage, ResumeFrom, ServerMessage } from '../../src/transport/protocol.js';
 
 export interface FakeRecord {
   address: string;
@@ -125,7 +125,9 @@ export async function fakeServer(options: FakeOptions = {}): Promise<FakeServer>
         case 'pong':
           return;
         case 'subscribe': {
-          const { address, pattern, since } = message.payload;
+          const { address, pattern } = message.payload;
+          // An address's since is a point (a pattern's, a map of points, is not served here).
+          const since = message.payload.since as ResumeFrom | undefined;
           mine.set(message.id, { address, pattern });
           if (address !== undefined && since !== undefined) {
             const log = logs.get(address) ?? [];

@@ -13,35 +13,16 @@
  * Batched and unbatched connections both run. The seed is printed; FC_SEED replays one.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BusRecord } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import type { NextMessage, ResumeFrom } from '../../src/transport/protocol.js';
 import { bootEpoch } from '../../src/transport/wireRecord.js';
-import { assertResume, checkExactlyOnce, RUNS, TINY_RING } from './exactlyOnce.js';
-import { closeAllServers, RawClient, startServer, vaultKind, type TestServer } from './helpers.js';
+import { assertResume, checkExactlyOnce, onEachNext, type CutPlan, publishWithCuts, resumeServer, RUNS, TINY_RING } from './exactlyOnce.js';
+import { RawClient } from './helpers.js';
 
-let s: TestServer;
-const truth = new Map<string, BusRecord[]>();
+const setup = resumeServer();
 
-beforeAll(async () => {
-  s = await startServer({ kinds: { tiny: vaultKind(TINY_RING) as never }, rateLimit: false });
-  s.rt.events$.subscribe((r) => {
-    const list = truth.get(r.address) ?? [];
-    list.push(r);
-    truth.set(r.address, list);
-  });
-});
-afterAll(closeAllServers);
-
-interface Plan {
+interface Plan extends CutPlan {
   kind: 'vault' | 'tiny';
-  events: number;
-  /** Events between macrotask yields. */
-  burst: number;
-  /** Cut the client off after these event indexes... */
-  cuts: number[];
-  /** ...and reconnect after this many more events each. */
-  away: number[];
   batch: boolean;
 }
 
@@ -59,46 +40,22 @@ let runs = 0;
 
 /** Runs one plan; returns how many recovered:false snapshots the client got. */
 async function run(plan: Plan): Promise<number> {
+  const { server: s, truth } = setup;
   const address = `${plan.kind}/p${++runs}`;
   s.rt.tell(address, { type: 'inc' } as never);
   await tick();
   const got: NextMessage['payload'][] = [];
-  let client: RawClient | undefined;
-  let seen = 0;
   const connect = async () => {
     const last = got.at(-1);
     const since: ResumeFrom | undefined = last && { epoch: last.epoch, seq: last.seq };
-    client = await RawClient.connect(s, { init: { batch: plan.batch } });
-    seen = 0;
-    const c = client;
-    c.ws.on('message', () => {
-      // Processed as it arrives, like an application would: this is the resume point.
-      for (; seen < c.messages.length; seen++) {
-        const m = c.messages[seen]!;
-        if (m.type === 'next') got.push(m.payload);
-      }
-    });
+    const c = await RawClient.connect(s, { init: { batch: plan.batch } });
+    onEachNext(c, (p) => got.push(p));
     c.send({ type: 'subscribe', id: 'r', payload: { address, ...(since ? { since } : {}) } });
+    return c;
   };
-  await connect();
-  let back = -1;
-  let cut = 0;
-  for (let i = 0; i < plan.events; i++) {
-    s.rt.tell(address, { type: 'inc' } as never);
-    if (i === back) await connect();
-    if (plan.cuts.includes(i) && client) {
-      client.terminate();
-      client = undefined;
-      back = i + plan.away[cut++ % plan.away.length]!;
-      if (back >= plan.events) back = plan.events - 1;
-      if (back === i) await connect();
-    }
-    if ((i + 1) % plan.burst === 0) await tick();
-  }
-  if (!client) await connect();
+  const c = await publishWithCuts(plan, () => s.rt.tell(address, { type: 'inc' } as never), connect);
   await tick(); // the last burst's deliveries (a microtask batch) publish their records
   const final = s.rt.view(address)!;
-  const c = client!;
   await c.until((m) => m.type === 'next' && m.payload.seq >= final.seq);
   c.terminate();
   checkExactlyOnce(got, truth.get(address)!, bootEpoch(s.rt), final.seq, plan.kind === 'tiny');
@@ -112,6 +69,7 @@ describe('resume over a raw ws client', () => {
 
   it('resumes from a point the ring of 8 no longer holds with one recovered:false snapshot, then gapless', async () => {
     // The deterministic case the property may or may not hit on a given seed.
+    const s = setup.server;
     const address = 'tiny/gap';
     s.rt.tell(address, { type: 'inc' } as never);
     await tick();
