@@ -3,7 +3,8 @@
  * socket's end means for each of them:
  *
  * - a subscription survives a retryable close: it is sent again on the next socket, from
- *   its cursor (`since`), and the cursor drops what was already delivered;
+ *   its cursor (`since`: an address's point, or a pattern's points by address), and the
+ *   cursor drops what was already delivered;
  * - a request that went out on the dropped socket fails with INTERLOCK_CONNECTION_LOST
  *   (retryable: whether the server acted on it is unknown, so it is not re-sent by itself);
  *   one that had not gone out yet waits for the next socket;
@@ -15,7 +16,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import { systemClock, type Clock } from '../clock.js';
 import type { Kinds } from '../runtime/handles.js';
 import { backoffDelay } from '../supervisor/backoff.js';
-import type { AskMessage, ResumeFrom, SendMessage } from '../transport/protocol.js';
+import type { AskMessage, ResumeFrom, ResumeMap, SendMessage } from '../transport/protocol.js';
 import { Connection, type CloseInfo, type ServerReply } from './Connection.js';
 import { Cursor } from './Cursor.js';
 import { clientError, type ClientError } from './errors.js';
@@ -77,8 +78,9 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
       }
       const payload = typeof target === 'string' ? (target.includes('*') ? { pattern: target } : { address: target }) : target;
       const address = 'address' in payload ? payload.address : undefined;
-      if (address === undefined && options.since !== undefined) {
-        subscriber.error(clientError('INTERLOCK_INVALID_MESSAGE', `'since' resumes one address; pattern '${(payload as { pattern: string }).pattern}' cannot take it. Subscribe to each address to resume it.`));
+      const wrongSince = sinceMismatch(payload, options.since);
+      if (wrongSince !== undefined) {
+        subscriber.error(clientError('INTERLOCK_INVALID_MESSAGE', wrongSince));
         return;
       }
       const sub: Sub = { id: this.nextId(), payload, cursor: new Cursor(address, options.since), subscriber, sentOn: undefined };
@@ -251,7 +253,7 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
 
   private sendSubscribe(sub: Sub, conn: Connection): void {
     sub.sentOn = conn;
-    const since: ResumeFrom | undefined = sub.cursor.since();
+    const since = sub.cursor.nextSince();
     conn.send({ type: 'subscribe', id: sub.id, payload: since === undefined ? sub.payload : { ...sub.payload, since } });
   }
 
@@ -362,6 +364,14 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
   private nextId(): string {
     return (++this.ids).toString(36);
   }
+}
+
+/** Why `since` does not fit the target (a point for an address, a map of points by address for a pattern), or undefined. */
+function sinceMismatch(target: { address: string } | { pattern: string }, since: ResumeFrom | ResumeMap | undefined): string | undefined {
+  if (since === undefined) return undefined;
+  const point = typeof (since as ResumeFrom).epoch === 'number' || typeof (since as ResumeFrom).seq === 'number';
+  if ('address' in target) return point ? undefined : `'since' of address '${target.address}' is { epoch, seq }; a map of points by address is for a pattern.`;
+  return point ? `'since' of pattern '${target.pattern}' is a map of points by address ({ 'kind/key': { epoch, seq } }); { epoch, seq } resumes one address.` : undefined;
 }
 
 function clientClosed(): ClientError {

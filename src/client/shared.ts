@@ -13,4 +13,4 @@ export type {
   SubscribeOptions,
   SubscribeTarget,
 } from './types.js';
-export { CloseCode, RETRYABLE_CLOSE_CODES, SUBPROTOCOL, type ResumeFrom, type WirePriority, type ClientMessage, type ServerMessage } from '../transport/protocol.js';
+export { CloseCode, RETRYABLE_CLOSE_CODES, SUBPROTOCOL, type ResumeFrom, type ResumeMap, MAX_RESUME_ADDRESSES, type WirePriority, type ClientMessage, type ServerMessage } from '../transport/protocol.js';

@@ -4,7 +4,7 @@ import type { AnyEventObject, AnyStateMachine, EventFromLogic, EventObject } fro
 import type { Clock } from '../clock.js';
 import type { PublicEvent } from '../events.js';
 import type { EventForAddress, Kinds } from '../runtime/handles.js';
-import type { ResumeFrom, WirePriority } from '../transport/protocol.js';
+import type { ResumeFrom, ResumeMap, WirePriority } from '../transport/protocol.js';
 import type { WebSocketConstructor } from './socket.js';
 
 /** One record of an actor's stream, as it crossed the wire (the kind's public view only). */
@@ -92,8 +92,13 @@ export interface ClientListeners {
 }
 
 export interface SubscribeOptions {
-  /** Resume after this record (an address only): what came after it is replayed first. */
-  since?: ResumeFrom;
+  /**
+   * Resume instead of starting live: for an address, after this record (`{ epoch, seq }`);
+   * for a pattern, after each named address's record (`{ 'session/a': { epoch, seq }, … }`,
+   * at most 1,000; live matching actors not named start with their snapshot). What came
+   * after is replayed first.
+   */
+  since?: ResumeFrom | ResumeMap;
 }
 
 export interface RequestOptions {
@@ -142,7 +147,7 @@ export interface RemoteActor<TEvent extends EventObject = AnyEventObject> {
 export interface InterlockClient<K extends Kinds = Kinds> {
   /**
    * The records of an address or a pattern. Reconnects with backoff on a retryable close
-   * and resumes where it was (an address: no gap, no duplicate); errors with a coded error
+   * and resumes where it was, per address (no gap, no duplicate); errors with a coded error
    * on a terminal close or a server refusal; unsubscribing sends `complete`.
    */
   subscribe(target: SubscribeTarget, options?: SubscribeOptions): Observable<ClientRecord>;

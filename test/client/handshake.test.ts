@@ -151,7 +151,7 @@ describe('handshake', () => {
     expect(conn.received.filter((m) => m.type === 'complete')).toEqual([]);
   });
 
-  it("reports a server error without an id to on.error, and refuses 'since' on a pattern", async () => {
+  it("reports a server error without an id to on.error, and refuses a 'since' of the wrong form (a point for a pattern, a map for an address)", async () => {
     let reported!: (e: unknown) => void;
     const error = new Promise((resolve) => (reported = resolve));
     const server = track(await fakeServer());
@@ -165,5 +165,10 @@ describe('handshake', () => {
     const bad = collect(client.subscribe('session/*', { since: { epoch: 1, seq: 1 } }));
     await bad.ended;
     expect(isInterlockError(bad.error, 'INTERLOCK_INVALID_MESSAGE')).toBe(true);
+    expect((bad.error as Error).message).toContain('map of points by address');
+    const alsoBad = collect(client.subscribe('session/a', { since: { 'session/a': { epoch: 1, seq: 1 } } }));
+    await alsoBad.ended;
+    expect(isInterlockError(alsoBad.error, 'INTERLOCK_INVALID_MESSAGE')).toBe(true);
+    expect((alsoBad.error as Error).message).toContain('is { epoch, seq }');
   });
 });

@@ -72,6 +72,32 @@ describe('reconnect and resume', () => {
     expect(got.error).toBeUndefined();
   });
 
+  it('resubscribes a pattern with the last point of each address (live the first time), and drops what it already has', async () => {
+    const server = track(await fakeServer());
+    const { client, clock, nextClose } = start(server.url);
+    const got = collect(client.subscribe('session/*'));
+    const conn1 = await bounded(server.nextConnection(), 'connection 1');
+    expect((await bounded(conn1.next('subscribe'), 'subscribe 1')).payload).toEqual({ pattern: 'session/*' });
+    server.publish('session/a');
+    server.publish('session/b');
+    server.publish('session/a');
+    await bounded(got.count(3), '3 records');
+
+    conn1.socket.close(1012, 'restarting');
+    await nextClose();
+    clock.advance(250);
+    const conn2 = await bounded(server.nextConnection(), 'connection 2');
+    const again = await bounded(conn2.next('subscribe'), 'subscribe 2');
+    expect(again.payload).toEqual({ pattern: 'session/*', since: { 'session/b': { epoch: 1, seq: 1 }, 'session/a': { epoch: 1, seq: 2 } } });
+    // A replay that overlaps what arrived before the drop: only the new ones are delivered.
+    for (const r of [{ address: 'session/a', seq: 2 }, { address: 'session/b', seq: 1 }, { address: 'session/a', seq: 3 }]) {
+      server.push({ ...r, epoch: 1, type: 'emitted', data: null });
+    }
+    server.publish('session/c');
+    await bounded(got.count(5), '5 records');
+    expect(got.values.map((r) => `${r.address} ${r.seq}`)).toEqual(['session/a 1', 'session/b 1', 'session/a 2', 'session/a 3', 'session/c 1']);
+  });
+
   it("resumes from the caller's own since before any record arrived", async () => {
     const server = track(await fakeServer());
     for (let i = 0; i < 5; i++) server.publish('session/a');
