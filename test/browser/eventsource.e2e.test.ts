@@ -7,7 +7,7 @@
  * Between the page and the server is a TCP proxy written here (cutProxy.ts) that destroys
  * every live connection at chosen points; it also serves the page, so the page is
  * same-origin with the server (the SSE route sends no CORS headers, and an EventSource to
- * another origin is refused without them). Per run (fast-check, FC_RUNS runs, default 20;
+ * another origin is refused without them). Per run (fast-check, FC_BROWSER_RUNS runs, default 20;
  * seed printed, FC_SEED replays): a fresh document opens `new EventSource(<proxy>/v1/
  * actors/session/<id>/events?token=…)` and a Node SSE reader straight to the server (the uncut
  * truth, Bearer token) subscribes too, both before the session exists; then Node sends 1 to
@@ -34,7 +34,8 @@ import { PAGE_PATH, startCutProxy, type CutProxy, type RequestHead } from './cut
 declare const window: Record<string, unknown> & { got: Message[]; es: { readyState: number; close(): void } };
 declare const EventSource: new (url: string) => { readyState: number; onmessage: (e: Message) => void; close(): void };
 
-const RUNS = Number(process.env.FC_RUNS ?? 20);
+// Its own knob, not FC_RUNS: each run is a browser round (~1 s), so a CI that raised FC_RUNS for the properties would not make this file take minutes.
+const RUNS = Number(process.env.FC_BROWSER_RUNS ?? 20);
 const TOKEN = 'sse-e2e-token';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** The page: no favicon request, nothing but what the test evaluates in it. */
