@@ -172,6 +172,7 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
           keepAliveMs: options.keepAliveMs ?? 15_000,
           maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
           retryMs: options.eventsRetryMs ?? 1_000,
+          origins: new Set(options.websocket === false ? [] : (options.websocket?.origins ?? [])),
         });
       },
       { bodyLimit } as never,

@@ -8,7 +8,9 @@
  *
  * Auth: the gateway's token, from `Authorization: Bearer` or (an EventSource cannot set
  * headers) `?token=`; then the `authorize` hook for `subscribe` to the address (403
- * INTERLOCK_FORBIDDEN). Resume point: `Last-Event-ID`, else `?since=<epoch>:<seq>`.
+ * INTERLOCK_FORBIDDEN). Origin: as for the WebSocket, a browser page of another origin
+ * than the server's is refused (403) unless the WebSocket's `origins` allowlist names it;
+ * an allowlisted one gets `Access-Control-Allow-Origin`. Resume point: `Last-Event-ID`, else `?since=<epoch>:<seq>`.
  * `: keep-alive` comments every `keepAliveMs`; a client that leaves more than
  * `maxBufferedBytes` unread is disconnected (its EventSource reconnects and resumes).
  */
@@ -18,6 +20,7 @@ import type { ResumePoint } from '../bus/records.js';
 import { errors } from '../errors.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import type { Authorize } from '../transport/options.js';
+import { originAllowed } from '../transport/origin.js';
 import { addressStream } from '../transport/recordStreams.js';
 import { bootEpoch } from '../transport/wireRecord.js';
 import { bearerToken } from './auth.js';
@@ -31,6 +34,8 @@ export interface EventRoutesConfig {
   maxBufferedBytes: number;
   /** The `retry:` field sent first: how long a browser waits before it reconnects. */
   retryMs: number;
+  /** Origins allowed besides the server's own (the WebSocket's `origins`): they get CORS headers; any other Origin gets 403. */
+  origins: ReadonlySet<string>;
 }
 
 interface EventsRequest {
@@ -47,6 +52,10 @@ export function eventRoutes(app: FastifyInstance, config: EventRoutesConfig): vo
     const { kind, key } = request.params;
     const address = `${kind}/${key}`;
     if (!kinds.has(kind)) throw errors.unknownKind(address, kind, [...kinds]);
+    const origin = request.headers.origin;
+    if (!originAllowed(origin, request.headers.host, config.origins)) {
+      throw new GatewayError('INTERLOCK_FORBIDDEN', "This Origin may not read the event stream here. Add it to the server's WebSocket `origins` (they apply to this stream too).");
+    }
     const lastId = request.headers['last-event-id'];
     const since = resumePoint(typeof lastId === 'string' && lastId !== '' ? lastId : request.query.since);
     if (config.authorize) {
@@ -62,6 +71,8 @@ export function eventRoutes(app: FastifyInstance, config: EventRoutesConfig): vo
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
       'x-request-id': String(request.id),
+      // A cross-origin EventSource (an allowlisted page) may read the stream; it sends no credentials, the token is in the URL.
+      ...(origin !== undefined && config.origins.has(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {}),
     });
     let sub: Subscription | undefined;
     let keepAlive: NodeJS.Timeout | undefined;

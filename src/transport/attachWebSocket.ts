@@ -20,6 +20,7 @@ import type { Runtime } from '../runtime/Runtime.js';
 import { Connection } from './Connection.js';
 import type { ServerContext } from './Operations.js';
 import { resolveOptions, type WebSocketOptions } from './options.js';
+import { originAllowed } from './origin.js';
 import { CloseCode, SUBPROTOCOL } from './protocol.js';
 import { bootEpoch } from './wireRecord.js';
 
@@ -90,7 +91,7 @@ export function attachWebSocket(server: Server, runtime: Runtime, options: WebSo
     }
     if (closing) return refuse(socket, 503, 'INTERLOCK_SHUTTING_DOWN', 'The server is shutting down.');
     const origin = req.headers.origin;
-    if (origin !== undefined && !limits.origins.has(origin) && !sameOrigin(origin, req.headers.host)) {
+    if (!originAllowed(origin, req.headers.host, limits.origins)) {
       return refuse(socket, 403, 'INTERLOCK_FORBIDDEN', 'This Origin may not open a WebSocket here. Add it to the server\'s WebSocket `origins`.');
     }
     const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
@@ -127,14 +128,4 @@ export function attachWebSocket(server: Server, runtime: Runtime, options: WebSo
       return closing;
     },
   };
-}
-
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  if (host === undefined) return false;
-  try {
-    return new URL(origin).host === host.toLowerCase();
-  } catch {
-    // Not a URL (e.g. the literal 'null' of a sandboxed page): not our origin.
-    return false;
-  }
 }

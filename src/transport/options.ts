@@ -40,6 +40,7 @@ export interface WebSocketOptions {
   /**
    * Origins (`https://app.example`) allowed besides the server's own; exact matches, no
    * wildcards. A request without `Origin` (not a browser) is allowed. Default: same origin only.
+   * The gateway's SSE event stream follows the same list (and sends those origins CORS headers).
    */
   origins?: readonly string[];
   /** Time to send `connection_init` after the upgrade, else close 4408. Default 3,000 ms. */

@@ -155,6 +155,24 @@ describe('GET /v1/actors/{kind}/{key}/events', () => {
     expect(await call('POST', '/v1/chat/completions', chat, { 'x-session-id': 'alice-chat' })).toBe('200 ok');
   });
 
+  it("applies the WebSocket's Origin rule: another origin is 403 unless allowlisted, which gets CORS headers", async () => {
+    const gw = await gateway({ websocket: { origins: ['https://app.example'] } });
+    const url = `${gw.url}/v1/actors/vault/o1/events`;
+    const foreign = await fetch(url, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe('INTERLOCK_FORBIDDEN');
+    const listed = await fetch(url, { headers: { origin: 'https://app.example' } });
+    expect([listed.status, listed.headers.get('access-control-allow-origin'), listed.headers.get('vary')]).toEqual([200, 'https://app.example', 'Origin']);
+    await listed.body!.cancel();
+    // The server's own origin (and a request without Origin) needs no CORS header.
+    const own = await fetch(url, { headers: { origin: gw.url } });
+    expect([own.status, own.headers.get('access-control-allow-origin')]).toEqual([200, null]);
+    await own.body!.cancel();
+    // With the WebSocket off, only the server's own origin remains.
+    const closed = await gateway({ websocket: false });
+    expect((await fetch(`${closed.url}/v1/actors/vault/o1/events`, { headers: { origin: 'https://app.example' } })).status).toBe(403);
+  });
+
   it('sends keep-alive comments while nothing happens', async () => {
     const gw = await gateway({ keepAliveMs: 20 });
     const { comments } = await read(await fetch(`${gw.url}/v1/actors/vault/idle/events`), (_e, c) => c.length >= 2);
