@@ -16,9 +16,9 @@ import { Observable, type Subscriber } from 'rxjs';
 import { systemClock, type Clock } from '../clock.js';
 import type { Kinds } from '../runtime/handles.js';
 import { backoffDelay } from '../supervisor/backoff.js';
-import type { AskMessage, ResumeFrom, ResumeMap, SendMessage } from '../transport/protocol.js';
+import type { AskMessage, SendMessage } from '../transport/protocol.js';
 import { Connection, type CloseInfo, type ServerReply } from './Connection.js';
-import { Cursor } from './Cursor.js';
+import { Cursor, sinceMismatch } from './Cursor.js';
 import { clientError, type ClientError } from './errors.js';
 import type { WebSocketConstructor } from './socket.js';
 import type { ClientOptions, ClientRecord, InterlockClient, RemoteActor, RequestOptions, SubscribeOptions, SubscribeTarget } from './types.js';
@@ -364,14 +364,6 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
   private nextId(): string {
     return (++this.ids).toString(36);
   }
-}
-
-/** Why `since` does not fit the target (a point for an address, a map of points by address for a pattern), or undefined. */
-function sinceMismatch(target: { address: string } | { pattern: string }, since: ResumeFrom | ResumeMap | undefined): string | undefined {
-  if (since === undefined) return undefined;
-  const point = typeof (since as ResumeFrom).epoch === 'number' || typeof (since as ResumeFrom).seq === 'number';
-  if ('address' in target) return point ? undefined : `'since' of address '${target.address}' is { epoch, seq }; a map of points by address is for a pattern.`;
-  return point ? `'since' of pattern '${target.pattern}' is a map of points by address ({ 'kind/key': { epoch, seq } }); { epoch, seq } resumes one address.` : undefined;
 }
 
 function clientClosed(): ClientError {

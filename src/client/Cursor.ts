@@ -93,3 +93,11 @@ export class Cursor {
     if (this.last.size > MAX_RESUME_ADDRESSES) this.last.delete(this.last.keys().next().value!);
   }
 }
+
+/** Why `since` does not fit the target (a point for an address, a map of points by address for a pattern), or undefined. */
+export function sinceMismatch(target: { address: string } | { pattern: string }, since: ResumeFrom | ResumeMap | undefined): string | undefined {
+  if (since === undefined) return undefined;
+  const point = typeof (since as ResumeFrom).epoch === 'number' || typeof (since as ResumeFrom).seq === 'number';
+  if ('address' in target) return point ? undefined : `'since' of address '${target.address}' is { epoch, seq }; a map of points by address is for a pattern.`;
+  return point ? `'since' of pattern '${target.pattern}' is a map of points by address ({ 'kind/key': { epoch, seq } }); { epoch, seq } resumes one address.` : undefined;
+}
