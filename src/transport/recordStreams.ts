@@ -36,7 +36,11 @@ export interface WireItem {
   readonly address: string;
   readonly epoch: number;
   readonly seq: number;
-  /** A snapshot record (which may be coalesced with a later one of the same address). */
+  /**
+   * A snapshot record that a later one of the same address may replace while the client
+   * lags (coalescing). Not a `recovered: false` one: its flag tells the client it missed
+   * records, which a plain later snapshot would not say.
+   */
   readonly snapshot: boolean;
 }
 
@@ -62,12 +66,12 @@ function item(r: BusRecord, base: number): WireItem {
 export function currentSnapshot(runtime: Runtime, address: string, base: number, now: number, recovered: boolean): WireItem | undefined {
   const view = runtime.view(address);
   const extra = recovered ? ',"recovered":false' : '';
-  if (!view) return recovered ? { payload: encode(address, 0, 0, now, 'snapshot', null, extra), address, epoch: 0, seq: 0, snapshot: true } : undefined;
+  if (!view) return recovered ? { payload: encode(address, 0, 0, now, 'snapshot', null, extra), address, epoch: 0, seq: 0, snapshot: false } : undefined;
   const snap = runtime.snapshot(address);
   // The same shape as the runtime's snapshot records; the context is the kind's view.
   const data = snap ? { value: snap.value, status: snap.status, context: view.context } : null;
   const epoch = toWireEpoch(base, view.epoch);
-  return { payload: encode(address, epoch, view.seq, now, 'snapshot', data, extra), address, epoch, seq: view.seq, snapshot: true };
+  return { payload: encode(address, epoch, view.seq, now, 'snapshot', data, extra), address, epoch, seq: view.seq, snapshot: !recovered };
 }
 
 /** Records of one address for a wire subscriber (see the module comment). `since` is in wire epochs. */

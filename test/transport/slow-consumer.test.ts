@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusRecord } from '../../src/index.js';
 import { CloseCode, type NextMessage } from '../../src/transport/protocol.js';
-import { closeAllServers, RawClient, startServer } from './helpers.js';
+import { closeAllServers, RawClient, startServer, until } from './helpers.js';
 
 afterEach(closeAllServers);
 
@@ -51,6 +51,48 @@ describe('a client that stops reading', () => {
     expect(got.filter((p) => p.type === 'mailbox.delivered')).toHaveLength(300);
     expect((got.at(-1)!.data as { context: { n: number } }).context.n).toBe(300);
     expect(c.ws.readyState).toBe(c.ws.OPEN);
+  }, 60_000);
+
+  it('never coalesces away a recovered:false snapshot: the flag that says records were missed reaches the client', async () => {
+    let first: RawClient;
+    // The authorize hook tells the test when the server has taken the resubscription (it is asked first, synchronously).
+    let resubscribed = false;
+    const authorize = ({ address }: { address: string }) => (resubscribed ||= address === 'vault/r' && first.ws.readyState === first.ws.CLOSED) || true;
+    const s = await startServer({ rateLimit: false, replay: 8, highWaterBytes: 64 * 1024, authorize });
+    // A resume point that will have left the ring of 8 by the time the client comes back.
+    s.rt.tell('vault/r', { type: 'inc' } as never);
+    first = await RawClient.connect(s);
+    first.send({ type: 'subscribe', id: 'a', payload: { address: 'vault/r' } });
+    await first.until((m) => m.type === 'next');
+    const point = (first.messages.find((m) => m.type === 'next') as NextMessage).payload;
+    first.ws.close();
+    for (let i = 0; i < 20; i++) s.rt.tell('vault/r', { type: 'inc' } as never);
+    await new Promise((r) => setImmediate(r));
+
+    const c = await RawClient.connect(s);
+    c.send({ type: 'subscribe', id: 'big', payload: { address: 'vault/big' } });
+    c.send({ type: 'ping' });
+    await c.until((m) => m.type === 'pong');
+    paused(c).pause();
+    // Past the high-water mark, so what follows is held (and snapshots may coalesce).
+    for (let i = 0; i < 100; i++) {
+      s.rt.tell('vault/big', { type: 'big', size: 100_000 } as never);
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setImmediate(r));
+    c.send({ type: 'subscribe', id: 'r', payload: { address: 'vault/r', since: { epoch: point.epoch, seq: point.seq } } });
+    await until(() => resubscribed);
+    // A later snapshot of the same address, while the recovered one is still held.
+    s.rt.tell('vault/r', { type: 'inc' } as never);
+    await new Promise((r) => setImmediate(r));
+    const last = s.rt.view('vault/r')!;
+    paused(c).resume();
+    await c.until((m) => m.type === 'next' && m.id === 'r' && m.payload.seq === last.seq, 30_000);
+    const got = c.messages.filter((m): m is NextMessage => m.type === 'next' && m.id === 'r').map((m) => m.payload);
+    expect(got[0]).toMatchObject({ type: 'snapshot', recovered: false });
+    // The later snapshot replaced nothing it may not: after the recovered one, every record of the inc, the snapshot last.
+    expect(got.slice(1).map((p) => p.seq)).toEqual(Array.from({ length: last.seq - got[0]!.seq }, (_, i) => got[0]!.seq + 1 + i));
+    expect(got.at(-1)).toMatchObject({ type: 'snapshot', seq: last.seq });
   }, 60_000);
 
   it('is closed with 1013 past the hard mark, and the server memory returns to its baseline', async () => {
