@@ -58,12 +58,23 @@ export function renderGateway(rows: Row[], table: (rows: Row[]) => string): { li
     if (n === 1000 || n === Math.max(...LEVELS)) {
       verdicts.push({ target: `streaming, ${int(n)} streams: gateway throughput ≥ ${MIN_THROUGHPUT * 100}% of the raw Fastify SSE endpoint`, measured: `${(share * 100).toFixed(0)}%`, ok: share >= MIN_THROUGHPUT });
     }
-    // A negative difference means the raw endpoint's own p99 was the outlier (n = 1): no verdict from that.
+    // Added latency: gateway p99 − raw p99 per interleaved repetition pair. At 1,000 streams both
+    // endpoints are CPU-bound (demand 100k chunks/s, each delivers ~10k): the figure then measures
+    // queueing under overload (in this run the raw endpoint, writing faster, had the longer tail).
+    // So a verdict needs ≥ 3 pairs, every one under the goal, and the line says how saturated the run was.
     if (n === 1000) {
+      const pairs = gp && rp ? gp.samples.map((x, i) => x - (rp.samples[i] ?? NaN)).filter(Number.isFinite) : [];
+      const demand = (n * 1000) / TOKEN_MS;
+      const saturated = Math.max(g.median, r.median) < 0.5 * demand;
+      const per = pairs.map((d) => ms(d)).join(', ');
       verdicts.push({
         target: `streaming, 1,000 streams: p99 added latency < ${ADDED_P99_MS} ms`,
-        measured: added !== undefined && added < 0 ? `${ms(added)} (the raw endpoint's p99, ${ms(rp?.median)}, was worse than the gateway's: inconclusive)` : ms(added),
-        ok: added === undefined || added < 0 ? undefined : added < ADDED_P99_MS,
+        measured:
+          pairs.length < 3
+            ? `${ms(added)} over ${pairs.length} repetition(s): too few for a verdict`
+            : `${ms(added)} (gateway p99 ${ms(gp?.median)} vs raw ${ms(rp?.median)}; per repetition ${per})` +
+              (saturated ? `; both CPU-bound at ${fmt(g.median)} vs ${fmt(r.median)} of ${fmt(demand)} chunks/s asked, so this measures queueing under overload rather than the cost of the extra hop` : ''),
+        ok: pairs.length < 3 ? undefined : pairs.every((d) => d < ADDED_P99_MS),
       });
     }
   }

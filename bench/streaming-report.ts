@@ -96,7 +96,7 @@ export function streamSection(suite: SuiteResult | undefined): { verdicts: Verdi
   const msb = find(rows, `${MEM_STREAM_ID}/${SIDE.memStreamBare}`);
   const msOk = ms && ms.n && !ms.error ? ms.median <= G.streamingBytes : undefined;
   line('heap per streaming session (B)', ms, msb, ratio(ms, msb, div), `≤ ${int(G.streamingBytes)} B`, msOk);
-  verdicts.push({ target: 'stream memory: a streaming session ≤ 10 KB', measured: `${num(ms?.median ?? NaN, 'B/session')} B vs bare ${num(msb?.median ?? NaN, 'B/session')} B (${x2(ratio(ms, msb, div))})`, ok: msOk });
+  verdicts.push({ target: 'stream memory: a streaming session ≤ 10 KB', measured: `${num(ms?.median ?? NaN, 'B/session')} B vs limit ${int(G.streamingBytes)} B (10 KiB); bare ${num(msb?.median ?? NaN, 'B/session')} B (${x2(ratio(ms, msb, div))})`, ok: msOk });
 
   const ca = find(rows, `${cancelId()}/${CANCEL_SIDE.interlock}`, 'ms');
   const cb = find(rows, `${cancelId()}/${CANCEL_SIDE.bare}`, 'ms');
