@@ -136,7 +136,8 @@ export interface RemoteActor<TEvent extends EventObject = AnyEventObject> {
   readonly address: string;
   ask<TOutput = unknown>(event: TEvent, options?: RequestOptions): Promise<TOutput>;
   send(event: TEvent, options?: RequestOptions): Promise<void>;
-  subscribe(options?: SubscribeOptions): Observable<ClientRecord>;
+  /** The actor's records; `since` is one record's `{ epoch, seq }` (an address takes no per-address map). */
+  subscribe(options?: { since?: ResumeFrom }): Observable<ClientRecord>;
 }
 
 /**

@@ -49,6 +49,9 @@ const compileOnly = (client: InterlockClient, typed: InterlockClient<typeof kind
 
   expectTypeOf(client.subscribe('session/*')).toEqualTypeOf<Observable<ClientRecord>>();
   expectTypeOf(one.subscribe({ since: { epoch: 1, seq: 2 } })).toEqualTypeOf<Observable<ClientRecord>>();
+  expectTypeOf(client.subscribe('session/*', { since: { 'session/a': { epoch: 1, seq: 2 } } })).toEqualTypeOf<Observable<ClientRecord>>();
+  // @ts-expect-error one actor resumes from one record, not a per-address map
+  void one.subscribe({ since: { 'session/a': { epoch: 1, seq: 2 } } });
 };
 
 /** The shape of the DOM's WebSocket (lib.dom), written out because the repo compiles without the DOM lib. */
