@@ -86,6 +86,24 @@ describe('released resources', () => {
     expect(bus.types('w/1').filter((t) => t.startsWith('lifecycle'))).toEqual(['lifecycle.activated', 'lifecycle.crashed', 'lifecycle.stopped']);
   });
 
+  it('counts a message that changes nothing (an ask answered from context) as activity: passivation waits idleAfterMs after it', async () => {
+    const clock = new SimulatedClock();
+    const rt = createRuntime({ clock, store: memoryStore(), kinds: { c: { machine: counterMachine, idleAfterMs: 1_000 } } });
+    const bus = record(rt.events$);
+    rt.tell('c/1', { type: 'inc' });
+    await clock.tick(600);
+    const snapshots = bus.of('snapshot').length;
+    const answer = rt.ask('c/1', { type: 'get' });
+    await clock.tick(0);
+    expect(await settled(answer)).toBe(1);
+    expect(bus.of('snapshot')).toHaveLength(snapshots); // no new state: only the mailbox saw it
+    await clock.tick(400);
+    expect(rt.size).toBe(1);
+    await clock.tick(600);
+    expect(bus.of('lifecycle.passivated').map((r) => r.ts)).toEqual([1_600]);
+    await rt.shutdown();
+  });
+
   it('re-arms the idle timer for the remainder after activity, so passivation comes exactly idleAfterMs after the last message', async () => {
     const clock = new SimulatedClock();
     const rt = createRuntime({ clock, store: memoryStore(), kinds: { c: { machine: counterMachine, idleAfterMs: 1_000 } } });

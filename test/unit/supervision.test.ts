@@ -172,6 +172,31 @@ describe('supervisor', () => {
     });
   }
 
+  it('ignores a meta.stallAfterMs of 0 or a non-number (no watch there): the parent\'s 1,000 ms applies, and a state with only those never stalls', async () => {
+    const clock = new SimulatedClock();
+    const machine = setup({ types: {} as { events: { type: 'job' } | { type: 'rest' } | { type: 'odd' } } }).createMachine({
+      initial: 'idle',
+      states: {
+        idle: { on: { job: 'working', rest: 'resting', odd: 'odd' } },
+        odd: { meta: { stallAfterMs: '500' } },
+        working: { meta: { stallAfterMs: 1_000 }, initial: 'step', states: { step: { meta: { stallAfterMs: 0 } } } },
+        resting: { meta: { stallAfterMs: 0 } },
+      },
+    });
+    const rt = createRuntime({ clock, random: seeded, kinds: { worker: { machine } } });
+    const bus = record(rt.events$);
+    rt.tell('worker/1', { type: 'job' });
+    rt.tell('worker/2', { type: 'rest' });
+    rt.tell('worker/3', { type: 'odd' });
+    await clock.tick(999);
+    expect(bus.of('lifecycle.stalled')).toHaveLength(0);
+    await clock.tick(1);
+    expect(bus.of('lifecycle.stalled').map((r) => [r.address, r.ts])).toEqual([['worker/1', 1_000]]);
+    await clock.tick(10_000);
+    expect(bus.of('lifecycle.stalled').filter((r) => r.address !== 'worker/1')).toHaveLength(0);
+    await rt.shutdown();
+  });
+
   it('starts a revived actor with a fresh restart budget', async () => {
     const clock = new SimulatedClock();
     const log = newLog();
