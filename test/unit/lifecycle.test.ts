@@ -222,6 +222,26 @@ describe('shutdown', () => {
     expect((await settled(b)) as object).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED' });
   });
 
+  it('ends a drain as soon as the last waiting envelope is cancelled, not at the drain timeout', async () => {
+    const clock = new SimulatedClock();
+    // `later` is not taken in `idle`: it waits postponed, and the drain waits for it.
+    const machine = setup({ types: {} as { events: { type: 'later' } } }).createMachine({ initial: 'idle', states: { idle: {} } });
+    const rt = createRuntime({ clock, kinds: { p: { machine } } });
+    const ac = new AbortController();
+    const waiting = rt.ask('p/1', { type: 'later' }, { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.tick(0);
+    expect(rt.mailbox('p/1')?.postponed).toHaveLength(1);
+    let done = false;
+    const closing = rt.shutdown({ drain: true, timeoutMs: 10_000 }).then(() => (done = true));
+    await clock.tick(100);
+    expect(done).toBe(false);
+    ac.abort();
+    await clock.tick(0);
+    expect(done).toBe(true);
+    await closing;
+    expect(await settled(waiting)).toMatchObject({ code: 'INTERLOCK_CANCELLED' });
+  });
+
   it('stops waiting for a drain at its timeout on the injected clock', async () => {
     const clock = new SimulatedClock();
     const log = newLog();
