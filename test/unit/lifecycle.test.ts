@@ -222,6 +222,24 @@ describe('shutdown', () => {
     expect((await settled(b)) as object).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED' });
   });
 
+  it('ends a drain when the last turn ends, not at the drain timeout (on the injected clock)', async () => {
+    const clock = new SimulatedClock();
+    const log = newLog();
+    const rt = createRuntime({ clock, kinds: { w: { machine: workMachine(log) } } });
+    const g = gate();
+    const a = rt.ask('w/1', { type: 'work', id: 'A', gate: g.promise });
+    const b = rt.ask('w/1', { type: 'work', id: 'B' });
+    let done = false;
+    const closing = rt.shutdown({ drain: true, timeoutMs: 10_000 }).then(() => (done = true));
+    await clock.tick(100);
+    expect(done).toBe(false);
+    g.open();
+    await clock.tick(0);
+    expect(done).toBe(true);
+    await closing;
+    expect(await settled(Promise.all([a, b]))).toEqual(['done:A', 'done:B']);
+  });
+
   it('ends a drain as soon as the last waiting envelope is cancelled, not at the drain timeout', async () => {
     const clock = new SimulatedClock();
     // `later` is not taken in `idle`: it waits postponed, and the drain waits for it.
