@@ -230,12 +230,14 @@ describe('deadlines at the boundary', () => {
     // comes up for delivery at its deadline, while B's own timer has not fired yet.
     clock.setTimeout(() => g.open(), 1_000);
     const a = ref.ask({ type: 'work', id: 'A', gate: g.promise });
-    const b = track(ref.ask({ type: 'work', id: 'B' }, { timeoutMs: 1_000 }));
-    await clock.tick(999);
+    // B is enqueued at 200 with 800 ms: its deadline is 1,000, and the error names its 800 ms.
+    await clock.tick(200);
+    const b = track(ref.ask({ type: 'work', id: 'B' }, { timeoutMs: 800 }));
+    await clock.tick(799);
     expect(peek(b)).toEqual({ status: 'pending' });
     await clock.tick(1);
     expect(await outcome(a)).toEqual({ status: 'fulfilled', value: 'done:A' });
-    expect(await rejected(b)).toMatchObject({ code: 'INTERLOCK_DEADLINE_EXCEEDED', details: { phase: 'queued', deadlineMs: 1_000 } });
+    expect(await rejected(b)).toMatchObject({ code: 'INTERLOCK_DEADLINE_EXCEEDED', details: { phase: 'queued', deadlineMs: 800 } });
     expect(log.events).toEqual(['start:A', 'end:done:A']);
     expect(bus.of('mailbox.delivered').map((r) => (r.data as { type: string }).type)).toEqual(['work']);
     await rt.shutdown();
