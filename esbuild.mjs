@@ -23,23 +23,22 @@ export const browserClientBuild = {
   logLevel: 'info',
 };
 
+/** The Node library's build (the package's `dist/`; the stream bench builds its bundle with the same options). */
+export const nodeLibraryBuild = {
+  outbase: '.',
+  bundle: true,
+  // Shared modules become chunks, so 'interlock' and 'interlock/machines' share one runtime.
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+};
+
 async function main() {
   const entries = ['src/index.ts', 'machines/index.ts', 'src/client/index.ts', 'src/client/browser.ts', 'src/gateway/index.ts', 'src/cli/main.ts'].filter((f) => existsSync(f));
   rmSync('dist', { recursive: true, force: true });
-  await build({
-    entryPoints: entries,
-    outdir: 'dist',
-    outbase: '.',
-    bundle: true,
-    // Shared modules become chunks, so 'interlock' and 'interlock/machines' share one runtime.
-    splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: true,
-    logLevel: 'info',
-  });
+  await build({ ...nodeLibraryBuild, entryPoints: entries, outdir: 'dist', sourcemap: true, logLevel: 'info' });
   await build(browserClientBuild);
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   mkdirSync('dist/inspector', { recursive: true });

@@ -39,18 +39,9 @@ async function load(): Promise<StreamApi> {
   }
   const { build } = await import('esbuild');
   const outdir = fileURLToPath(new URL('./.build/stream/', import.meta.url));
-  await build({
-    entryPoints: ['src/index.ts', 'machines/index.ts'],
-    outdir,
-    outbase: '.',
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  // @ts-expect-error esbuild.mjs is plain JavaScript without declarations
+  const { nodeLibraryBuild } = await import('../esbuild.mjs');
+  await build({ ...nodeLibraryBuild, entryPoints: ['src/index.ts', 'machines/index.ts'], outdir, logLevel: 'warning' });
   const src = (await import(new URL('./.build/stream/src/index.js', import.meta.url).href)) as typeof Src;
   const machines = (await import(new URL('./.build/stream/machines/index.js', import.meta.url).href)) as typeof Machines;
   return { createRuntime: src.createRuntime, simulated: src.simulated, openAICompatible: src.openAICompatible, sessionMachine: machines.sessionMachine, from: 'bundle of src/index.ts + machines/index.ts (bench/.build/stream/)' };
