@@ -78,6 +78,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Starts the actor from a persisted snapshot (or fresh) and delivers what queued while loading. */
   start(persisted: unknown): void {
+    // Stryker disable next-line ConditionalExpression: the runtime calls start() once per activation (the store load's callback, and only while the address still maps to this activation); the guard is defence in depth
     if (this.status !== 'loading') return;
     this.stats.activations++;
     this.publish('lifecycle.activated', { restored: persisted !== undefined });
@@ -140,7 +141,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Stops for good: everything waiting or running is rejected with `reason`. Returns the last snapshot. */
   stop(reason: string): unknown {
+    // Stryker disable next-line ConditionalExpression,StringLiteral: stop() runs once per activation: shutdown() is idempotent and stops each live activation once, a failed store load forgets the activation as it stops it, and a passivated one is forgotten by onPassivated; so stop() never sees 'stopped'
     if (this.status === 'stopped') return undefined;
+    // Stryker disable next-line ConditionalExpression,OptionalChaining: `→ true` and `this.actor.` differ only when not running, and the actor is undefined whenever the status is not 'running' (teardown clears it; loading has none), so both give undefined; `→ false` is killed by activation-quiet.test.ts (the snapshot saved at shutdown)
     const persisted = this.status === 'running' ? this.actor?.getPersistedSnapshot() : undefined;
     this.status = 'stopped';
     // Errors are built only if someone is waiting for them (a stack trace each).
@@ -154,8 +157,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   /** Passivates if quiet: snapshot handed to the runtime for its store, actor stopped. */
   passivate(): boolean {
     if (this.status !== 'running' || !this.isQuiet()) return false;
+    // Stryker disable next-line OptionalChaining: passivate() gets here only while running, and a running activation always has its actor
     const persisted = this.actor?.getPersistedSnapshot();
     this.status = 'stopped';
+    // Stryker disable next-line ArrowFunction,StringLiteral: isQuiet() just held (no open turn, no task), and teardown builds `why` only for an open turn or a task, so it is never called here
     this.teardown(() => errors.stopped(this.address, 'passivated'));
     this.stats.passivations++;
     this.publish('lifecycle.passivated', {});
@@ -169,6 +174,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const snap = this.snapshot;
     if (snap && Object.keys(snap.children).length > 0) return false;
     // XState internal (not public API), pinned by test/unit/xstate-internals.test.ts: re-check on every XState upgrade.
+    // Stryker disable next-line OptionalChaining: isQuiet() is called by passivate() only while running (so the actor is set), and XState's system always has getSnapshot (pinned by test/unit/xstate-internals.test.ts)
     const scheduled = (this.actor?.system as { getSnapshot?: () => { _scheduledEvents?: object } } | undefined)?.getSnapshot?.()
       ._scheduledEvents;
     return !scheduled || Object.keys(scheduled).length === 0;
