@@ -7,7 +7,7 @@ import { assign, fromCallback, setup, type AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, flushMicrotasks, memoryStore, runTask, SimulatedClock, tellSelf } from '../../src/index.js';
 import { gate, record } from './fixtures.js';
-import { outcome, track } from '../helpers/outcome.js';
+import { outcome, rejected, track } from '../helpers/outcome.js';
 
 type QEvent =
   | { type: 'hold' }
@@ -122,5 +122,20 @@ describe('a stopped or passivated actor stays stopped', () => {
     expect(rt.revive('q/1')).toBe(false);
     expect(rt.view('q/1')).toMatchObject({ status: 'running', restarts: 0 });
     await rt.shutdown();
+  });
+});
+
+describe('a draining shutdown', () => {
+  it('waits for an open turn even when the mailbox is empty, until its timeout', async () => {
+    const { rt, clock } = runtime();
+    const held = track(rt.ask('q/1', { type: 'hold' }));
+    await flushMicrotasks();
+    expect(rt.view('q/1')).toMatchObject({ depth: 0, inFlight: 1 });
+    const down = track(rt.shutdown({ timeoutMs: 1_000 }));
+    await clock.tick(999);
+    expect(await outcome(down)).toEqual({ status: 'pending' });
+    await clock.tick(1);
+    expect(await outcome(down)).toEqual({ status: 'fulfilled', value: undefined });
+    expect(await rejected(held, clock)).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED', message: "Actor 'q/1' stopped (shutdown) before answering." });
   });
 });
