@@ -173,14 +173,16 @@ export const errors = {
         : `'${address}' did not answer within ${deadlineMs} ms of enqueue; the kind's cancel event was sent to the running turn. Raise timeoutMs or make the turn faster.`,
       { address, details: { phase, deadlineMs } },
     ),
-  cancelled: (address: string, phase: 'queued' | 'running', reason: 'caller' | 'cancel' | 'disconnected' = 'caller') =>
+  cancelled: (address: string, phase: 'queued' | 'running', reason: 'caller' | 'cancel' | 'disconnected' | 'machine' = 'caller') =>
     new InterlockError(
       'INTERLOCK_CANCELLED',
       reason === 'caller'
         ? `Request to '${address}' was cancelled by its caller's signal while ${phase}.`
         : reason === 'cancel'
           ? `Request to '${address}' was cancelled by a 'cancel' event while ${phase}.`
-          : `Request to '${address}' was cancelled while ${phase} because its client disconnected.`,
+          : reason === 'machine'
+            ? `A task of '${address}' was cancelled by its own machine (abortTask or fenceTask) while ${phase}.`
+            : `Request to '${address}' was cancelled while ${phase} because its client disconnected.`,
       { address, details: { phase, reason } },
     ),
   crashed: (address: string, cause: unknown) =>

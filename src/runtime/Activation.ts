@@ -322,11 +322,11 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   abortTask(id: string): void {
-    this.tasks?.abort(id, () => errors.cancelled(this.address, 'running'));
+    this.tasks?.abort(id, () => errors.cancelled(this.address, 'running', 'machine'));
   }
 
   fenceTask(id: string): void {
-    this.tasks?.fence(id, () => errors.cancelled(this.address, 'running'));
+    this.tasks?.fence(id, () => errors.cancelled(this.address, 'running', 'machine'));
   }
 
   isRunning(): boolean {

@@ -103,14 +103,19 @@ describe('the turn helpers in their corner cases', () => {
     await rt.shutdown();
   });
 
-  it("fires a fenced task's signal with INTERLOCK_CANCELLED (running)", async () => {
+  it("fires a fenced task's signal with INTERLOCK_CANCELLED (running, reason machine)", async () => {
     const { rt, clock, saved } = runtime();
     const go = track(rt.ask('h/1', { type: 'go' }));
     await flushMicrotasks();
     rt.tell('h/1', { type: 'fence' });
     await flushMicrotasks();
     expect(saved.reasons).toHaveLength(1);
-    expect(saved.reasons[0]).toMatchObject({ code: 'INTERLOCK_CANCELLED', message: "Request to 'h/1' was cancelled by its caller's signal while running." });
+    // The machine fenced it, not a caller: the reason says so.
+    expect(saved.reasons[0]).toMatchObject({
+      code: 'INTERLOCK_CANCELLED',
+      message: "A task of 'h/1' was cancelled by its own machine (abortTask or fenceTask) while running.",
+      details: { phase: 'running', reason: 'machine' },
+    });
     await rt.shutdown({ drain: false });
     await rejected(go, clock);
   });
