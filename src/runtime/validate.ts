@@ -22,10 +22,20 @@ export function validateSend(address: string, event: unknown, options: unknown):
   if (o.priority !== undefined && !(o.priority in PRIORITY_LANE)) {
     throw errors.invalidEvent(address, `priority must be 'high', 'normal' or 'low', got ${String(o.priority)}`);
   }
-  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === 'number' && o.timeoutMs > 0 && Number.isFinite(o.timeoutMs))) {
+  // Number.isFinite is false for every non-number (it does not coerce), so no typeof check.
+  if (o.timeoutMs !== undefined && !(o.timeoutMs > 0 && Number.isFinite(o.timeoutMs))) {
     throw errors.invalidEvent(address, `timeoutMs must be a positive finite number, got ${String(o.timeoutMs)}`);
   }
-  if (o.signal !== undefined && !(typeof o.signal === 'object' && o.signal !== null && 'aborted' in o.signal)) {
-    throw errors.invalidEvent(address, 'signal must be an AbortSignal');
-  }
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) throw errors.invalidEvent(address, 'signal must be an AbortSignal');
+}
+
+/**
+ * What delivery uses of a signal: `aborted`, and adding and removing the abort listener. A
+ * duck type, so a signal from another realm or a polyfill passes; reading a property of a
+ * string or number is harmless (undefined), only null needs its own check.
+ */
+function isAbortSignal(value: unknown): boolean {
+  if (value === null) return false;
+  const s = value as Partial<AbortSignal>;
+  return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
 }
