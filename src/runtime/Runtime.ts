@@ -180,6 +180,7 @@ export class Runtime<K extends Kinds = Kinds> {
     const address = options?.address;
     if (address === undefined) return this.inspection.while(this.bus.all$.asObservable(), undefined);
     this.kindOf(address);
+    // Stryker disable next-line ArrowFunction,OptionalChaining: Bus.events calls current() only to resume after `since`, and inspect() passes none
     return this.inspection.while(this.bus.events(address, () => this.activations.get(address)?.channel), address);
   }
 
@@ -196,6 +197,7 @@ export class Runtime<K extends Kinds = Kinds> {
    */
   cancel(address: string): string[] {
     const a = this.activations.get(address);
+    // Stryker disable next-line ConditionalExpression: a fast path; an actor not running has no open turn (turns open on delivery to a running actor, and teardown ends them all)
     if (!a || a.status !== 'running') return [];
     const turns = a.openTurns();
     for (const env of turns) a.delivery.abort(env, 'cancelled');
@@ -336,10 +338,12 @@ export class Runtime<K extends Kinds = Kinds> {
     this.persistence.load(
       address,
       (persisted) => {
+        // Stryker disable next-line ConditionalExpression: one no longer in the map was stopped (by shutdown or a failed load), and start() ignores an activation that is not loading
         if (this.activations.get(address) === a) a.start(persisted);
       },
       (err) => {
         // A snapshot we cannot read must not be replaced by a fresh actor silently.
+        // Stryker disable next-line ConditionalExpression: 'false' only (the test of a failed load kills 'true'): a loading activation leaves the map only by shutdown, which stops it and lets no other take its address, so forget() and stop() would change nothing
         if (this.activations.get(address) !== a) return;
         this.forget(a);
         a.stop(errors.storeFailed(address, 'load', err).message);
@@ -353,13 +357,12 @@ export class Runtime<K extends Kinds = Kinds> {
     this.liveByKind.set(a.kind.name, (this.liveByKind.get(a.kind.name) ?? 1) - 1);
   }
 
+  /** `a` was running, so it is the activation of its address, and `persisted` is its actor's snapshot. */
   private onPassivated(a: Activation, persisted: unknown): void {
-    if (this.activations.get(a.address) === a) this.forget(a);
-    if (persisted !== undefined) {
-      this.persistence.save(a.address, persisted)?.catch((err: { message: string }) => {
-        a.publish('lifecycle.failed', { error: err.message });
-      });
-    }
+    this.forget(a);
+    this.persistence.save(a.address, persisted)?.catch((err: { message: string }) => {
+      a.publish('lifecycle.failed', { error: err.message });
+    });
     this.onQuiet();
   }
 
@@ -372,7 +375,8 @@ export class Runtime<K extends Kinds = Kinds> {
         resolve();
       };
       this.drainWaiter = () => {
-        for (const a of this.activations.values()) if (a.status !== 'failed' && !a.isDrained()) return;
+        // A failed actor is drained: its turns ended when it crashed, fail() rejected its mailbox, and it refuses new envelopes.
+        for (const a of this.activations.values()) if (!a.isDrained()) return;
         finish();
       };
       this.drainWaiter();
