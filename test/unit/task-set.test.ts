@@ -106,7 +106,7 @@ describe('tasks (TaskSet)', () => {
     await clock.tick(0);
     expect(held.ctx!.signal).toBe(signal);
     expect(signal.aborted).toBe(true);
-    expect(signal.reason).toMatchObject({ code: 'INTERLOCK_CANCELLED', message: "Request to 't/1' was cancelled by its caller's signal while running." });
+    expect(signal.reason).toMatchObject({ code: 'INTERLOCK_CANCELLED', details: { phase: 'running', reason: 'machine' } });
     expect(cancelled).toHaveBeenCalledTimes(1);
     await rt.shutdown({ drain: false });
   });
