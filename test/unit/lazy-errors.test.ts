@@ -56,7 +56,7 @@ describe('a caller that left is not built an error (issue 8: a mass disconnect b
     sub.unsubscribe();
     await clock.tick(0);
     expect(rt.snapshot('session/s1')?.value).toBe('idle');
-    expect(cancelled.mock.calls).toEqual([['session/s1', 'running']]);
+    expect(cancelled.mock.calls).toEqual([['session/s1', 'running', 'machine']]);
     await rt.shutdown();
   });
 
