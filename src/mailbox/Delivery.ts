@@ -368,6 +368,9 @@ export class Delivery {
       this.mailbox.remove(env);
       if (why === 'deadline') this.reject(env, 'INTERLOCK_DEADLINE_EXCEEDED', () => errors.deadlineExceeded(host.address, 'queued', timeoutMs));
       else this.reject(env, 'INTERLOCK_CANCELLED', () => errors.cancelled(host.address, 'queued'), why === 'cancelled');
+      // The envelope behind a postponed one may head its type now: offer the postponed again.
+      this.dirty = true;
+      this.schedule();
       if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
     } else if (env.state === 'running' && env.reply) {
       clearEnvelope(env, host.clock);
