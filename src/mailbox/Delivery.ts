@@ -57,8 +57,8 @@ export interface DeliveryHost {
   endTurnTasks(turn: Envelope): void;
 }
 
-/** Deliveries per drain before yielding to I/O with setImmediate. */
-const DRAIN_BUDGET = 4096;
+/** Deliveries per drain before yielding to I/O with setImmediate. @internal */
+export const DRAIN_BUDGET = 4096;
 
 /**
  * Every envelope's life, from admission to its one ending: admits envelopes (capacity,
@@ -134,7 +134,7 @@ export class Delivery {
   /** The snapshot changed: postponed envelopes may be taken now. */
   stateChanged(): void {
     this.dirty = true;
-    if (!this.draining && this.mailbox.depth > 0) this.schedule();
+    if (this.mailbox.depth > 0) this.schedule();
   }
 
   // ---- answers -----------------------------------------------------------------------
@@ -173,8 +173,7 @@ export class Delivery {
       if (ok) settle(env, undefined, value);
       else settle(env, isInterlockError(value) ? value : errors.turnFailed(host.address, value));
     }
-    if (this.mailbox.depth > 0) this.schedule();
-    else if (this.turns.size === 0) host.quiet();
+    if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
   }
 
   /** Ends every open turn with the error `why` builds, once, only if a turn is open (the actor is torn down). The mailbox is kept. */
@@ -204,8 +203,9 @@ export class Delivery {
 
   // ---- draining ----------------------------------------------------------------------
 
+  /** A drain in progress takes what arrives meanwhile (and reschedules itself when it yields), so none is scheduled during one. */
   schedule(): void {
-    if (this.drainScheduled || this.host.status !== 'running') return;
+    if (this.drainScheduled || this.draining || this.host.status !== 'running') return;
     this.drainScheduled = true;
     scheduleDrain(this);
   }
