@@ -173,7 +173,7 @@ export class Delivery {
       if (ok) settle(env, undefined, value);
       else settle(env, isInterlockError(value) ? value : errors.turnFailed(host.address, value));
     }
-    if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
+    this.quietIfDrained();
   }
 
   /** Ends every open turn with the error `why` builds, once, only if a turn is open (the actor is torn down). The mailbox is kept. */
@@ -187,6 +187,7 @@ export class Delivery {
       this.host.publish('turn.replied', { id: env.id, ok: false, code: err.code });
       settle(env, err);
     }
+    this.quietIfDrained();
   }
 
   /** The machine visibly took the envelope being delivered (it emitted, answered, crashed, started work). */
@@ -199,6 +200,7 @@ export class Delivery {
     if (this.mailbox.depth === 0) return;
     const err = why();
     for (const env of this.mailbox.takeAll()) this.reject(env, err.code, () => err);
+    this.quietIfDrained();
   }
 
   // ---- draining ----------------------------------------------------------------------
@@ -229,6 +231,15 @@ export class Delivery {
     } finally {
       this.draining = false;
     }
+    this.quietIfDrained();
+  }
+
+  /**
+   * Nothing waits and no turn is open: tells the host (a shutdown's drain may be done). Called
+   * after every change that can leave the actor drained; the runtime re-checks every actor on
+   * each call, so a call at any other moment finds what the last check found.
+   */
+  private quietIfDrained(): void {
     if (this.mailbox.depth === 0 && this.turns.size === 0) this.host.quiet();
   }
 
@@ -371,7 +382,7 @@ export class Delivery {
       // The envelope behind a postponed one may head its type now: offer the postponed again.
       this.dirty = true;
       this.schedule();
-      if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
+      this.quietIfDrained();
     } else if (env.state === 'running' && env.reply) {
       clearEnvelope(env, host.clock);
       if (why === 'left') dismiss(env);
