@@ -158,15 +158,14 @@ export class Delivery {
     }
   }
 
-  /** Ends an open turn with the machine's answer (or a terminal emitted event); the next envelope may go. */
+  /** Ends an open turn with the machine's answer (or a terminal emitted event). */
   closeTurn(env: Envelope, ok: boolean, value: unknown): void {
     const host = this.host;
     this.turns.end(env);
-    env.state = 'done';
+    this.finish(env);
     const ms = host.clock.now() - env.deliveredAt;
     host.counters.countReplied(ms);
     host.publish('turn.replied', { id: env.id, ok, processingMs: ms });
-    clearEnvelope(env, host.clock);
     host.endTurnTasks(env);
     // A caller already answered (it cancelled, or its stream's subscriber left) hears nothing more: nothing is built for it.
     if (!env.settled) {
@@ -181,8 +180,7 @@ export class Delivery {
     if (this.turns.size === 0) return void this.turns.takeAll();
     const err = why();
     for (const env of this.turns.takeAll()) {
-      env.state = 'done';
-      clearEnvelope(env, this.host.clock);
+      this.finish(env);
       // The terminal record of a turn the runtime ended, not the machine.
       this.host.publish('turn.replied', { id: env.id, ok: false, code: err.code });
       settle(env, err);
@@ -215,7 +213,7 @@ export class Delivery {
   /** @internal called by the drain queue */
   drain(): void {
     this.drainScheduled = false;
-    if (this.host.status !== 'running' || this.draining) return;
+    if (this.host.status !== 'running') return;
     this.draining = true;
     let budget = DRAIN_BUDGET;
     try {
@@ -288,13 +286,13 @@ export class Delivery {
     } finally {
       this.delivering = undefined;
     }
-    if (host.actor !== actor || host.status !== 'running') {
-      // The machine crashed on this envelope (the crash recorded its delivery and answered its caller).
-      if (!env.reply) this.finishTell(env);
+    if (host.actor !== actor) {
+      // The machine crashed or stopped on this envelope (a crash recorded its delivery; the teardown ended an ask's turn).
+      this.finish(env);
       return;
     }
     if (!this.deliveredPublished) {
-      if (host.snapshot === before && !before.can(env.event)) {
+      if (!before.can(env.event)) {
         // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
         if (env.reply) this.turns.undo(env, prevTurn);
         this.postpone(env);
@@ -302,7 +300,7 @@ export class Delivery {
       }
       this.markDelivered(env);
     }
-    if (!env.reply) this.finishTell(env);
+    if (!env.reply) this.finish(env);
   }
 
   /**
@@ -336,8 +334,8 @@ export class Delivery {
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
   private cancelStillWanted(env: Envelope): boolean {
     const target = env.cancels!;
-    if (target.state !== 'running' || !this.turns.isOpen(target)) {
-      env.state = 'done';
+    if (!this.turns.isOpen(target)) {
+      this.finish(env);
       this.host.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
       return false;
     }
@@ -355,7 +353,8 @@ export class Delivery {
     this.host.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
   }
 
-  private finishTell(env: Envelope): void {
+  /** An envelope's one ending: done, its deadline timer and the caller's abort listener released. Idempotent. */
+  private finish(env: Envelope): void {
     env.state = 'done';
     clearEnvelope(env, this.host.clock);
   }
@@ -402,8 +401,7 @@ export class Delivery {
 
   /** Ends a waiting envelope with a coded error; `tell` false: its caller left, so the error is not built. */
   private reject(env: Envelope, code: InterlockError['code'], make: () => InterlockError, tell = true): void {
-    env.state = 'done';
-    clearEnvelope(env, this.host.clock);
+    this.finish(env);
     this.host.counters.countRejected();
     this.host.publish('mailbox.rejected', { id: env.id, type: env.event.type, code });
     if (tell) settle(env, make());

@@ -28,8 +28,9 @@ export class Turns {
     return this.open?.get(id);
   }
 
+  /** `env` must have been begun (the table exists from the first begin() on). */
   isOpen(env: Envelope): boolean {
-    return this.open?.get(env.id) === env;
+    return this.open!.get(env.id) === env;
   }
 
   /** Opens `env`'s turn and makes it current; returns the previous current turn. */
@@ -42,12 +43,13 @@ export class Turns {
 
   /** Takes back a turn opened for a delivery the machine did not accept. */
   undo(env: Envelope, previous: Envelope | undefined): void {
-    this.open?.delete(env.id);
+    this.open!.delete(env.id);
     this.current = previous;
   }
 
+  /** Ends `env`'s turn (an open one). */
   end(env: Envelope): void {
-    this.open?.delete(env.id);
+    this.open!.delete(env.id);
     if (this.current === env) this.current = undefined;
   }
 
