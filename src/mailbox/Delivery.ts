@@ -2,7 +2,6 @@ import type { AnyActor, AnyMachineSnapshot, EventObject } from 'xstate';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, isInterlockError, type InterlockError } from '../errors.js';
-import { isInternalType } from '../events.js';
 import type { Kind } from '../kinds.js';
 import {
   clearEnvelope,
@@ -17,6 +16,7 @@ import {
 } from './envelope.js';
 import { Mailbox } from './Mailbox.js';
 import { scheduleDrain } from './drainQueue.js';
+import { send, sendInternalEvent } from './send.js';
 import { Turns } from './Turns.js';
 
 /** What delivery counts (the runtime's stats implement it). @internal */
@@ -65,7 +65,7 @@ export const DRAIN_BUDGET = 4096;
  * deadline, abort signal), drains them on a shared microtask in lane/FIFO order, postpones
  * what the current state does not take and offers it again after every state change, keeps
  * the turn table (open asks and streams, the answers a transition queued) and ends every
- * envelope exactly once: answered, rejected, or ended with its actor. `send()` below is the
+ * envelope exactly once: answered, rejected, or ended with its actor. `send()` (send.ts) is the
  * one place any event enters the machine: envelopes from {@link deliver}, task outcomes
  * from {@link sendInternal}.
  *
@@ -303,32 +303,9 @@ export class Delivery {
     if (!env.reply) this.finish(env);
   }
 
-  /**
-   * The door for internal events (`runTask` outcomes): they do not queue behind callers'
-   * envelopes, but they reach the machine only here, and only in the `@` namespace that
-   * callers can never send (see events.ts). An outcome outside it is a bug in the machine:
-   * the actor crashes with a coded error naming the type, rather than let a caller forge it.
-   */
+  /** The door for internal events (`runTask` outcomes): see {@link sendInternalEvent}. */
   sendInternal(event: EventObject): void {
-    const host = this.host;
-    const actor = host.actor;
-    if (!actor || host.status !== 'running') return;
-    const type = (event as EventObject | undefined)?.type;
-    if (typeof type !== 'string' || !isInternalType(type)) {
-      host.crash(
-        errors.invalidEvent(
-          host.address,
-          `a task outcome must be an internal event whose type starts with '@' (got ${JSON.stringify(type)}); callers could forge any other type`,
-        ),
-      );
-      return;
-    }
-    try {
-      send(actor, event);
-    } catch (err) {
-      // send() does not throw for machine errors (they arrive as a crash); this is a bad event object.
-      host.crash(err);
-    }
+    sendInternalEvent(this.host, event);
   }
 
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
@@ -407,9 +384,4 @@ export class Delivery {
     if (tell) settle(env, make());
     else dismiss(env);
   }
-}
-
-/** Where every event enters an XState actor: caller envelopes from deliver(), internal events from sendInternal(). */
-function send(actor: AnyActor, event: EventObject): void {
-  actor.send(event);
 }
