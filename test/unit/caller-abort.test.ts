@@ -3,11 +3,11 @@
  * leaving): a waiting envelope is withdrawn before the machine sees it; a running turn is
  * answered and sent the kind's cancel event; a tell or an ended turn has nothing to cancel.
  */
-import { assign, setup, type EventObject } from 'xstate';
+import { setup } from 'xstate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRuntime, errors, reply, runTask, SimulatedClock, type TellOptions } from '../../src/index.js';
 import { fulfilled, outcome, rejected, track } from '../helpers/outcome.js';
-import { newLog, record, workMachine } from './fixtures.js';
+import { gate, newLog, record, workMachine } from './fixtures.js';
 
 /** Takes a `job` only when its size fits the capacity, answering with its tag. */
 const fitMachine = (log: string[]) =>
@@ -119,6 +119,25 @@ describe('a caller aborting a running request', () => {
     expect(rt.cancel('w/1')).toHaveLength(1);
     expect(cancelled).toHaveBeenCalledTimes(1);
     await rt.shutdown({ drain: false });
+  });
+
+  it('builds no INTERLOCK_TURN_FAILED for a turn that fails after its caller cancelled', async () => {
+    const clock = new SimulatedClock();
+    const log = newLog();
+    // No cancel event: the turn runs on after its caller left, and its work fails.
+    const rt = createRuntime({ clock, kinds: { w: { machine: workMachine(log) } } });
+    const caller = new AbortController();
+    const work = gate();
+    const asked = track(rt.ask('w/1', { type: 'work', id: 'A', gate: work.promise, fail: true }, { signal: caller.signal }));
+    await clock.tick(0);
+    caller.abort();
+    expect(await rejected(asked, clock)).toMatchObject({ code: 'INTERLOCK_CANCELLED', details: { phase: 'running' } });
+    const turnFailed = vi.spyOn(errors, 'turnFailed');
+    work.open();
+    await clock.tick(0);
+    expect(rt.view('w/1')).toMatchObject({ state: 'idle', inFlight: 0 });
+    expect(turnFailed).not.toHaveBeenCalled();
+    await rt.shutdown();
   });
 
   it("answers a caller who aborts while its actor is being stopped, and sends the stopped actor no cancel event", async () => {
