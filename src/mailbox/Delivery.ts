@@ -268,11 +268,7 @@ export class Delivery {
   private deliver(env: Envelope): void {
     const host = this.host;
     const now = host.clock.now();
-    if (now >= env.deadline) {
-      // The mailbox changed: postponed envelopes behind this one must be offered again.
-      this.dirty = true;
-      return this.expire(env, env.deadline - env.enqueuedAt);
-    }
+    if (now >= env.deadline) return this.expire(env, env.deadline - env.enqueuedAt);
     if (env.cancels && !this.cancelStillWanted(env)) return;
     const actor = host.actor!;
     const before = host.snapshot!;
