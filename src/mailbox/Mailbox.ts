@@ -51,6 +51,7 @@ export class Mailbox {
   dequeue(): Envelope | undefined {
     if (this.queuedCount === 0) return undefined;
     for (let i = 0; i < LANES; i++) {
+      // Stryker disable next-line BooleanLiteral: creating an empty lane on read changes nothing but memory
       const lane = this.lane(i, false);
       if (lane && lane.size > 0) {
         this.queuedCount--;
@@ -62,6 +63,7 @@ export class Mailbox {
 
   hasPostponed(type: string): boolean {
     const list = this.postponedByType?.get(type);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a per-type list in the map is never empty (remove() deletes it with its last envelope)
     return list !== undefined && list.size > 0;
   }
 
@@ -80,8 +82,11 @@ export class Mailbox {
   /** The oldest postponed envelope of each type, oldest first. */
   postponedHeads(): Envelope[] {
     const heads: Envelope[] = [];
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a fast path; with nothing postponed the loop below finds no list
     if (this.postponedCount === 0 || !this.postponedByType) return heads;
+    // Stryker disable next-line ConditionalExpression: a list in the map always has a head (see hasPostponed)
     for (const list of this.postponedByType.values()) if (list.head) heads.push(list.head);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: sorting zero or one element is a no-op
     if (heads.length > 1) heads.sort((a, b) => a.seq - b.seq);
     return heads;
   }
@@ -93,6 +98,7 @@ export class Mailbox {
     list.remove(env);
     if (env.state === 'postponed') {
       this.postponedCount--;
+      // Stryker disable next-line OptionalChaining: a postponed envelope implies the map exists
       if (list.size === 0) this.postponedByType?.delete(env.event.type);
     } else {
       this.queuedCount--;
@@ -107,6 +113,7 @@ export class Mailbox {
       for (const list of this.postponedByType.values()) for (let e = list.head; e; e = e.next) out.push(e);
       out.sort((a, b) => a.seq - b.seq);
     }
+    // Stryker disable next-line EqualityOperator,BooleanLiteral: lane(LANES) is undefined, and an empty lane created on read holds nothing
     for (let i = 0; i < LANES; i++) for (let e = this.lane(i, false)?.head; e; e = e.next) out.push(e);
     for (const e of out) this.remove(e);
     return out;
@@ -114,11 +121,13 @@ export class Mailbox {
 
   /** Appends the queued envelopes to `out` in delivery order (lane, then FIFO), leaving them in place. O(queued); for inspection. */
   queuedInOrder(out: Envelope[]): void {
+    // Stryker disable next-line EqualityOperator,BooleanLiteral: as in takeAll
     for (let i = 0; i < LANES; i++) for (let e = this.lane(i, false)?.head; e; e = e.next) out.push(e);
   }
 
   /** Appends the postponed envelopes to `out`, oldest first, leaving them in place. For inspection. */
   postponedInOrder(out: Envelope[]): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a fast path; with nothing postponed nothing is appended
     if (this.postponedCount === 0 || !this.postponedByType) return;
     const start = out.length;
     for (const list of this.postponedByType.values()) for (let e = list.head; e; e = e.next) out.push(e);
@@ -127,7 +136,9 @@ export class Mailbox {
   }
 
   private lane(i: number, create: boolean): EnvelopeList | undefined {
+    // Stryker disable next-line ConditionalExpression: the normal lane's own field is a memory shortcut; without it the lane lives in `others` and behaves the same
     if (i === PRIORITY_LANE.normal) return this.normal ?? (create ? (this.normal = new EnvelopeList()) : undefined);
+    // Stryker disable next-line ArrayDeclaration: a JS array grows on write; the preset length only sizes it
     const others = this.others ?? (create ? (this.others = new Array<EnvelopeList | undefined>(LANES)) : undefined);
     return others?.[i] ?? (create ? (others![i] = new EnvelopeList()) : undefined);
   }

@@ -46,14 +46,15 @@ export class SmallMap<K, V> {
     const map = this.map;
     if (map) {
       const deleted = map.delete(key);
-      // Back to fields when one entry is left, so the table goes.
+      // Back to fields when one entry is left, so the table goes. (The map holds two or more
+      // entries, and one delete takes one, so it never empties here.)
       if (map.size === 1) {
         const [[k, v]] = map;
         this.map = undefined;
         this.key = k;
         this.value = v;
         this.has1 = true;
-      } else if (map.size === 0) this.map = undefined;
+      }
       return deleted;
     }
     if (!this.has1 || this.key !== key) return false;

@@ -19,6 +19,7 @@ function run(): void {
 
 export function scheduleDrain(a: Drainable): void {
   queue.push(a);
+  // Stryker disable next-line ConditionalExpression,BooleanLiteral: a cost, not a behaviour: extra microtasks find the queue already drained by the first
   if (!scheduled) {
     scheduled = true;
     queueMicrotask(run);

@@ -33,18 +33,23 @@ export class Watchdog {
 
   /** Mailbox activity: postpones passivation. */
   touch(): void {
+    // Stryker disable next-line ConditionalExpression: `→ true` only stamps a time no one reads (lastActivity is read by checkIdle alone, which runs only with idleAfterMs set); `→ false` is killed by released.test.ts
     if (this.host.kind.idleAfterMs !== undefined) this.lastActivity = this.clock.now();
   }
 
   /** A new snapshot: activity, progress, and maybe a new state with its own stall deadline. */
   progress(snapshot: AnyMachineSnapshot): void {
     const kind = this.host.kind;
+    // Stryker disable next-line ConditionalExpression: `→ true` only stamps a time no one reads (see touch())
     if (kind.idleAfterMs !== undefined) this.lastActivity = this.clock.now();
+    // Stryker disable next-line ConditionalExpression: a fast path; a kind with no stallAfterMs meta gets undefined from stallAfterMs() below and clears nothing
     if (!kind.hasStallStates) return;
     this.lastProgress = this.clock.now();
+    // Stryker disable next-line ConditionalExpression: a done or errored snapshot is torn down (stop() clears the timer) in the microtask after it, before any timer can fire
     const ms = snapshot.status === 'active' ? stallAfterMs(snapshot) : undefined;
     if (ms === undefined) return this.clearStall();
     const key = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator: a fast path; every snapshot is progress, so re-arming for a whole period from now gives the same deadline
     if (key === this.stallKey && ms === this.stallMs && this.stallTimer !== undefined) return;
     this.clearStall();
     this.stallKey = key;
@@ -58,6 +63,7 @@ export class Watchdog {
 
   armIdle(): void {
     const idle = this.host.kind.idleAfterMs;
+    // Stryker disable next-line ConditionalExpression: armIdle runs once per incarnation, after stop() (teardown) cleared the idle timer; the timer is never set here
     if (idle === undefined || this.idleTimer !== undefined) return;
     this.lastActivity = this.clock.now();
     this.idleTimer = this.clock.setTimeout(() => this.checkIdle(), idle, 'guard');
@@ -65,6 +71,7 @@ export class Watchdog {
 
   stop(): void {
     this.clearStall();
+    // Stryker disable next-line ConditionalExpression: clearTimeout(undefined) is a no-op on both clocks
     if (this.idleTimer !== undefined) {
       this.clock.clearTimeout(this.idleTimer);
       this.idleTimer = undefined;
@@ -73,6 +80,7 @@ export class Watchdog {
 
   private checkIdle(): void {
     this.idleTimer = undefined;
+    // Stryker disable next-line ConditionalExpression: stop() clears both timers on every path out of 'running' (teardown), so a timer never fires in another status
     if (this.host.status !== 'running') return;
     const idle = this.host.kind.idleAfterMs!;
     const elapsed = this.clock.now() - this.lastActivity;
@@ -86,16 +94,19 @@ export class Watchdog {
 
   private checkStall(): void {
     this.stallTimer = undefined;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: as in checkIdle; and stallKey is cleared only with the timer (clearStall)
     if (this.host.status !== 'running' || this.stallKey === undefined) return;
     const elapsed = this.clock.now() - this.lastProgress;
     if (elapsed >= this.stallMs) {
       const stall = { state: this.stallKey, stallAfterMs: this.stallMs };
       this.clearStall();
+      // Stryker disable next-line StringLiteral: the message reaches only the log; the caller gets INTERLOCK_ACTOR_STALLED with state and stallAfterMs (supervision.test.ts checks them)
       this.host.crash(new Error(`no progress in '${stall.state}' for ${stall.stallAfterMs} ms`), stall);
     } else this.armStall(this.stallMs - elapsed);
   }
 
   private clearStall(): void {
+    // Stryker disable next-line ConditionalExpression: clearTimeout(undefined) is a no-op on both clocks
     if (this.stallTimer !== undefined) {
       this.clock.clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
@@ -108,7 +119,9 @@ function stallAfterMs(snapshot: AnyMachineSnapshot): number | undefined {
   let min: number | undefined;
   const meta = snapshot.getMeta() as Record<string, { stallAfterMs?: unknown } | undefined>;
   for (const m of Object.values(meta)) {
+    // Stryker disable next-line OptionalChaining: XState's getMeta() holds only the states that have meta
     const v = m?.stallAfterMs;
+    // Stryker disable next-line EqualityOperator: `v <= min` picks an equal value: the same minimum
     if (typeof v === 'number' && v > 0 && (min === undefined || v < min)) min = v;
   }
   return min;

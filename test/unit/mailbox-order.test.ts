@@ -8,7 +8,7 @@ import { assign, setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, SimulatedClock } from '../../src/index.js';
 import { record } from './fixtures.js';
-import { settled } from '../helpers/outcome.js';
+import { rejected, settled, track } from '../helpers/outcome.js';
 
 type Ev = { type: 'a'; tag: string } | { type: 'b'; tag: string } | { type: 'open' };
 
@@ -49,6 +49,33 @@ describe('mailbox order across postponed types', () => {
     await clock.tick(0); // both delivered once and postponed
     rt.tell('g/1', { type: 'a', tag: 'a2' }); // queued: behind the postponed a1, not yet looked at
     expect(rt.stats().addresses[0]).toMatchObject({ depth: 3, queued: 1, postponed: 2 });
+    await rt.shutdown({ drain: false });
+  });
+
+  it('counts a queued envelope withdrawn by its caller out of queued, not out of postponed', async () => {
+    const clock = new SimulatedClock();
+    const rt = createRuntime({ clock, kinds: { g: { machine: gateMachine } } });
+    rt.tell('g/1', { type: 'b', tag: 'b1' });
+    await clock.tick(0); // b1 postponed
+    const ac = new AbortController();
+    const withdrawn = track(rt.ask('g/1', { type: 'a', tag: 'a1' }, { signal: ac.signal }));
+    expect(rt.stats().addresses[0]).toMatchObject({ depth: 2, queued: 1, postponed: 1 });
+    ac.abort(); // before the drain: a1 is still queued
+    expect(await rejected(withdrawn)).toMatchObject({ code: 'INTERLOCK_CANCELLED' });
+    expect(rt.stats().addresses[0]).toMatchObject({ depth: 1, queued: 0, postponed: 1 });
+    await rt.shutdown({ drain: false });
+  });
+
+  it('lists postponed envelopes of several types oldest first in the mailbox view, each once', async () => {
+    const clock = new SimulatedClock();
+    const rt = createRuntime({ clock, kinds: { g: { machine: gateMachine } } });
+    const bus = record(rt.events$);
+    // Per-type lists hold a1, a2 | b1; the view merges them by arrival.
+    for (const [type, tag] of [['a', 'a1'], ['b', 'b1'], ['a', 'a2']] as const) rt.tell('g/1', { type, tag });
+    await clock.tick(0);
+    const view = rt.mailbox('g/1')!;
+    expect(view.postponed.map((e) => e.event.type)).toEqual(['a', 'b', 'a']);
+    expect(view.postponed.map((e) => e.id)).toEqual(bus.of('mailbox.enqueued').map((r) => (r.data as { id: string }).id));
     await rt.shutdown({ drain: false });
   });
 

@@ -115,6 +115,8 @@ describe('released resources', () => {
     expect(rt.size).toBe(1);
     await clock.tick(1); // the first timer fires at 1,000 and re-arms for 600, not 1,000 (nor 1,400)
     expect(rt.size).toBe(1);
+    // The re-armed timer is a guard as the first was: it must not hold a finished process open.
+    expect({ work: clock.pending('work'), guard: clock.pending('guard') }).toEqual({ work: 0, guard: 1 });
     await clock.tick(599);
     expect(rt.size).toBe(1);
     await clock.tick(1);

@@ -38,6 +38,23 @@ describe('SmallMap (open turns, running tasks)', () => {
     );
   });
 
+  it('holds a Map only while two or more entries are present, whatever the sequence (its reason to exist: no hash table for the usual one entry)', () => {
+    // The representation is the contract here, so the test reads the private field.
+    const holdsMap = (m: SmallMap<number, number>) => (m as unknown as { map: Map<number, number> | undefined }).map !== undefined;
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 30 }), (ops) => {
+        const small = new SmallMap<number, number>();
+        for (const o of ops) {
+          if (o.op === 'set') small.set(o.k, o.v);
+          else if (o.op === 'delete') small.delete(o.k);
+          else small.clear();
+          expect(holdsMap(small)).toBe(small.size >= 2);
+        }
+      }),
+      fcParams(),
+    );
+  });
+
   it('hands out values as a copy, so entries can be deleted while iterating them', () => {
     const small = new SmallMap<string, number>();
     small.set('a', 1);

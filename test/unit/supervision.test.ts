@@ -152,7 +152,7 @@ describe('supervisor', () => {
     [5_000, 1_000],
     [1_000, 5_000],
   ] as const) {
-    it(`uses the smallest meta.stallAfterMs of nested states (parent ${outer} ms, child ${inner} ms)`, async () => {
+    it(`uses the smallest meta.stallAfterMs of nested states, and names the state by its whole value (parent ${outer} ms, child ${inner} ms)`, async () => {
       const clock = new SimulatedClock();
       const machine = setup({ types: {} as { events: { type: 'job' } } }).createMachine({
         initial: 'idle',
@@ -167,7 +167,8 @@ describe('supervisor', () => {
       await clock.tick(999);
       expect(bus.of('lifecycle.stalled')).toHaveLength(0);
       await clock.tick(1);
-      expect(bus.of('lifecycle.stalled').map((r) => [r.ts, (r.data as { stallAfterMs: number }).stallAfterMs])).toEqual([[1_000, 1_000]]);
+      // A nested state is named by its whole value, as JSON.
+      expect(bus.of('lifecycle.stalled').map((r) => [r.ts, r.data])).toEqual([[1_000, expect.objectContaining({ state: '{"working":"step"}', stallAfterMs: 1_000 })]]);
       await rt.shutdown();
     });
   }
