@@ -2,7 +2,6 @@ import type { AnyActor, AnyMachineSnapshot, EventObject } from 'xstate';
 import type { RecordType } from '../bus/records.js';
 import type { Clock } from '../clock.js';
 import { errors, isInterlockError, type InterlockError } from '../errors.js';
-import { isInternalType } from '../events.js';
 import type { Kind } from '../kinds.js';
 import {
   clearEnvelope,
@@ -17,6 +16,7 @@ import {
 } from './envelope.js';
 import { Mailbox } from './Mailbox.js';
 import { scheduleDrain } from './drainQueue.js';
+import { send, sendInternalEvent } from './send.js';
 import { Turns } from './Turns.js';
 
 /** What delivery counts (the runtime's stats implement it). @internal */
@@ -57,15 +57,15 @@ export interface DeliveryHost {
   endTurnTasks(turn: Envelope): void;
 }
 
-/** Deliveries per drain before yielding to I/O with setImmediate. */
-const DRAIN_BUDGET = 4096;
+/** Deliveries per drain before yielding to I/O with setImmediate. @internal */
+export const DRAIN_BUDGET = 4096;
 
 /**
  * Every envelope's life, from admission to its one ending: admits envelopes (capacity,
  * deadline, abort signal), drains them on a shared microtask in lane/FIFO order, postpones
  * what the current state does not take and offers it again after every state change, keeps
  * the turn table (open asks and streams, the answers a transition queued) and ends every
- * envelope exactly once: answered, rejected, or ended with its actor. `send()` below is the
+ * envelope exactly once: answered, rejected, or ended with its actor. `send()` (send.ts) is the
  * one place any event enters the machine: envelopes from {@link deliver}, task outcomes
  * from {@link sendInternal}.
  *
@@ -80,10 +80,12 @@ export class Delivery {
   readonly turns = new Turns();
   /** The envelope whose event the machine is processing right now. */
   delivering: Envelope | undefined;
+  // Stryker disable next-line BooleanLiteral: deliver() resets it before every send(), and it is read only while delivering
   private deliveredPublished = false;
   private drainScheduled = false;
   private draining = false;
   /** The state changed since postponed envelopes were last offered. */
+  // Stryker disable next-line BooleanLiteral: the first snapshot's stateChanged() sets it before any drain runs (start() is synchronous, a drain a later microtask)
   private dirty = false;
 
   constructor(private readonly host: DeliveryHost) {
@@ -106,6 +108,7 @@ export class Delivery {
     const now = host.clock.now();
     const timeoutMs = options?.timeoutMs ?? (reply ? host.kind.defaultTimeoutMs : undefined);
     const lane = cancels || host.kind.control.has(event.type) ? LANE_CONTROL : PRIORITY_LANE[options?.priority ?? 'normal'];
+    // Stryker disable next-line ConditionalExpression: with no timeout `now + undefined` is NaN, which every reader takes as Infinity (`now >= NaN` is false, Number.isFinite(NaN) too)
     const deadline = timeoutMs === undefined ? Infinity : now + timeoutMs;
     const env = createEnvelope(host.nextId(), event, lane, now, deadline, reply, cancels);
     this.mailbox.enqueue(env);
@@ -115,6 +118,7 @@ export class Delivery {
     const signal = options?.signal;
     if (signal) {
       const onAbort = () => this.abort(env, 'cancelled');
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires 'abort' once, and every ending of the envelope removes the listener
       signal.addEventListener('abort', onAbort, { once: true });
       env.unlisten = () => signal.removeEventListener('abort', onAbort);
     }
@@ -126,6 +130,7 @@ export class Delivery {
   // ---- what the actor tells delivery -------------------------------------------------
 
   /** A new actor incarnation started: offer everything again. */
+  // Stryker disable next-line BlockStatement: actor.start(), just before, gave Activation the first snapshot, whose stateChanged() did the same (a machine whose first state is final restarts without end either way)
   started(): void {
     this.dirty = true;
     this.schedule();
@@ -134,7 +139,8 @@ export class Delivery {
   /** The snapshot changed: postponed envelopes may be taken now. */
   stateChanged(): void {
     this.dirty = true;
-    if (!this.draining && this.mailbox.depth > 0) this.schedule();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a fast path; with nothing waiting a drain finds nothing and only re-runs quietIfDrained()
+    if (this.mailbox.depth > 0) this.schedule();
   }
 
   // ---- answers -----------------------------------------------------------------------
@@ -146,6 +152,7 @@ export class Delivery {
 
   /** Whether the request `to` names (absent: the current turn) is open and its caller still waits. */
   awaitsAnswer(to: { id: string | undefined } | undefined): boolean {
+    // Stryker disable next-line ConditionalExpression: a fast path; turns.get(undefined) finds no turn (turn ids are strings)
     const env = to ? (to.id === undefined ? undefined : this.turns.get(to.id)) : this.turns.current;
     return env !== undefined && !env.settled;
   }
@@ -153,28 +160,27 @@ export class Delivery {
   /** Delivers the answers queued during the transition that just committed. */
   flushAnswers(): void {
     for (const a of this.turns.takeAnswers()) {
+      // Stryker disable next-line ConditionalExpression: a fast path; turns.get(undefined) finds no turn (turn ids are strings)
       const env = a.to === undefined ? undefined : this.turns.get(a.to);
       if (env) this.closeTurn(env, a.ok, a.value);
     }
   }
 
-  /** Ends an open turn with the machine's answer (or a terminal emitted event); the next envelope may go. */
+  /** Ends an open turn with the machine's answer (or a terminal emitted event). */
   closeTurn(env: Envelope, ok: boolean, value: unknown): void {
     const host = this.host;
     this.turns.end(env);
-    env.state = 'done';
+    this.finish(env);
     const ms = host.clock.now() - env.deliveredAt;
     host.counters.countReplied(ms);
     host.publish('turn.replied', { id: env.id, ok, processingMs: ms });
-    clearEnvelope(env, host.clock);
     host.endTurnTasks(env);
     // A caller already answered (it cancelled, or its stream's subscriber left) hears nothing more: nothing is built for it.
     if (!env.settled) {
       if (ok) settle(env, undefined, value);
       else settle(env, isInterlockError(value) ? value : errors.turnFailed(host.address, value));
     }
-    if (this.mailbox.depth > 0) this.schedule();
-    else if (this.turns.size === 0) host.quiet();
+    this.quietIfDrained();
   }
 
   /** Ends every open turn with the error `why` builds, once, only if a turn is open (the actor is torn down). The mailbox is kept. */
@@ -182,12 +188,12 @@ export class Delivery {
     if (this.turns.size === 0) return void this.turns.takeAll();
     const err = why();
     for (const env of this.turns.takeAll()) {
-      env.state = 'done';
-      clearEnvelope(env, this.host.clock);
+      this.finish(env);
       // The terminal record of a turn the runtime ended, not the machine.
       this.host.publish('turn.replied', { id: env.id, ok: false, code: err.code });
       settle(env, err);
     }
+    this.quietIfDrained();
   }
 
   /** The machine visibly took the envelope being delivered (it emitted, answered, crashed, started work). */
@@ -200,12 +206,14 @@ export class Delivery {
     if (this.mailbox.depth === 0) return;
     const err = why();
     for (const env of this.mailbox.takeAll()) this.reject(env, err.code, () => err);
+    this.quietIfDrained();
   }
 
   // ---- draining ----------------------------------------------------------------------
 
+  /** A drain in progress takes what arrives meanwhile (and reschedules itself when it yields), so none is scheduled during one. */
   schedule(): void {
-    if (this.drainScheduled || this.host.status !== 'running') return;
+    if (this.drainScheduled || this.draining || this.host.status !== 'running') return;
     this.drainScheduled = true;
     scheduleDrain(this);
   }
@@ -213,7 +221,8 @@ export class Delivery {
   /** @internal called by the drain queue */
   drain(): void {
     this.drainScheduled = false;
-    if (this.host.status !== 'running' || this.draining) return;
+    // Stryker disable next-line ConditionalExpression: the loop below runs only while running; without this a late drain only re-runs quietIfDrained()
+    if (this.host.status !== 'running') return;
     this.draining = true;
     let budget = DRAIN_BUDGET;
     try {
@@ -229,13 +238,25 @@ export class Delivery {
     } finally {
       this.draining = false;
     }
+    this.quietIfDrained();
+  }
+
+  /**
+   * Nothing waits and no turn is open: tells the host (a shutdown's drain may be done). Called
+   * after every change that can leave the actor drained; the runtime re-checks every actor on
+   * each call, so a call at any other moment finds what the last check found.
+   */
+  private quietIfDrained(): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: an extra quiet() only repeats the runtime's last check (see above); the ->false variants die with the EqualityOperator ones
     if (this.mailbox.depth === 0 && this.turns.size === 0) this.host.quiet();
   }
 
   /** Postponed envelopes first (one head per type, oldest first) after a state change, then the lanes. */
   private next(): Envelope | undefined {
     const snapshot = this.host.snapshot;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: each offers the heads again with nothing changed: a new snapshot, a restart, a head taken or withdrawn all set `dirty`, and can() reads only snapshot and event (guards are pure)
     if (this.dirty && this.mailbox.postponed > 0 && snapshot) {
+      // Stryker disable next-line BooleanLiteral: as above
       this.dirty = false;
       for (const head of this.mailbox.postponedHeads()) {
         if (snapshot.can(head.event)) {
@@ -259,11 +280,7 @@ export class Delivery {
   private deliver(env: Envelope): void {
     const host = this.host;
     const now = host.clock.now();
-    if (now >= env.deadline) {
-      // The mailbox changed: postponed envelopes behind this one must be offered again.
-      this.dirty = true;
-      return this.expire(env, env.deadline - env.enqueuedAt);
-    }
+    if (now >= env.deadline) return this.expire(env, env.deadline - env.enqueuedAt);
     if (env.cancels && !this.cancelStillWanted(env)) return;
     const actor = host.actor!;
     const before = host.snapshot!;
@@ -277,13 +294,13 @@ export class Delivery {
     } finally {
       this.delivering = undefined;
     }
-    if (host.actor !== actor || host.status !== 'running') {
-      // The machine crashed on this envelope (the crash recorded its delivery and answered its caller).
-      if (!env.reply) this.finishTell(env);
+    if (host.actor !== actor) {
+      // The machine crashed or stopped on this envelope (a crash recorded its delivery; the teardown ended an ask's turn).
+      this.finish(env);
       return;
     }
     if (!this.deliveredPublished) {
-      if (host.snapshot === before && !before.can(env.event)) {
+      if (!before.can(env.event)) {
         // Not accepted in this state: postpone. Nothing ran, so nothing to undo but the turn.
         if (env.reply) this.turns.undo(env, prevTurn);
         this.postpone(env);
@@ -291,42 +308,19 @@ export class Delivery {
       }
       this.markDelivered(env);
     }
-    if (!env.reply) this.finishTell(env);
+    if (!env.reply) this.finish(env);
   }
 
-  /**
-   * The door for internal events (`runTask` outcomes): they do not queue behind callers'
-   * envelopes, but they reach the machine only here, and only in the `@` namespace that
-   * callers can never send (see events.ts). An outcome outside it is a bug in the machine:
-   * the actor crashes with a coded error naming the type, rather than let a caller forge it.
-   */
+  /** The door for internal events (`runTask` outcomes): see {@link sendInternalEvent}. */
   sendInternal(event: EventObject): void {
-    const host = this.host;
-    const actor = host.actor;
-    if (!actor || host.status !== 'running') return;
-    const type = (event as EventObject | undefined)?.type;
-    if (typeof type !== 'string' || !isInternalType(type)) {
-      host.crash(
-        errors.invalidEvent(
-          host.address,
-          `a task outcome must be an internal event whose type starts with '@' (got ${JSON.stringify(type)}); callers could forge any other type`,
-        ),
-      );
-      return;
-    }
-    try {
-      send(actor, event);
-    } catch (err) {
-      // send() does not throw for machine errors (they arrive as a crash); this is a bad event object.
-      host.crash(err);
-    }
+    sendInternalEvent(this.host, event);
   }
 
   /** A runtime cancel is dropped once its turn ended, and waits (postponed) while the state cannot take it. */
   private cancelStillWanted(env: Envelope): boolean {
     const target = env.cancels!;
-    if (target.state !== 'running' || !this.turns.isOpen(target)) {
-      env.state = 'done';
+    if (!this.turns.isOpen(target)) {
+      this.finish(env);
       this.host.publish('mailbox.dropped', { id: env.id, type: env.event.type, reason: 'turn-ended' });
       return false;
     }
@@ -344,7 +338,9 @@ export class Delivery {
     this.host.publish('mailbox.delivered', { id: env.id, type: env.event.type, waitMs: wait });
   }
 
-  private finishTell(env: Envelope): void {
+  /** An envelope's one ending: done, its deadline timer and the caller's abort listener released. Idempotent. */
+  private finish(env: Envelope): void {
+    // Stryker disable next-line StringLiteral: nothing compares a state with 'done' (abort() and Mailbox.remove() ask for 'queued', 'postponed', 'running')
     env.state = 'done';
     clearEnvelope(env, this.host.clock);
   }
@@ -368,7 +364,10 @@ export class Delivery {
       this.mailbox.remove(env);
       if (why === 'deadline') this.reject(env, 'INTERLOCK_DEADLINE_EXCEEDED', () => errors.deadlineExceeded(host.address, 'queued', timeoutMs));
       else this.reject(env, 'INTERLOCK_CANCELLED', () => errors.cancelled(host.address, 'queued'), why === 'cancelled');
-      if (this.mailbox.depth === 0 && this.turns.size === 0) host.quiet();
+      // The envelope behind a postponed one may head its type now: offer the postponed again.
+      this.dirty = true;
+      this.schedule();
+      this.quietIfDrained();
     } else if (env.state === 'running' && env.reply) {
       clearEnvelope(env, host.clock);
       if (why === 'left') dismiss(env);
@@ -388,16 +387,10 @@ export class Delivery {
 
   /** Ends a waiting envelope with a coded error; `tell` false: its caller left, so the error is not built. */
   private reject(env: Envelope, code: InterlockError['code'], make: () => InterlockError, tell = true): void {
-    env.state = 'done';
-    clearEnvelope(env, this.host.clock);
+    this.finish(env);
     this.host.counters.countRejected();
     this.host.publish('mailbox.rejected', { id: env.id, type: env.event.type, code });
     if (tell) settle(env, make());
     else dismiss(env);
   }
-}
-
-/** Where every event enters an XState actor: caller envelopes from deliver(), internal events from sendInternal(). */
-function send(actor: AnyActor, event: EventObject): void {
-  actor.send(event);
 }
