@@ -55,6 +55,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   private readonly watchdog: Watchdog | undefined;
   /** The inspection observer on the actor's system, only while the actor is inspected. */
   private tap: Tap | undefined;
+  /** `counters.delivered` when the actor last started from scratch; -1 after a start from a persisted snapshot. */
+  private deliveredAtStart = -1;
 
   constructor(
     private readonly rt: RuntimeContext,
@@ -87,9 +89,13 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   startActor(persisted: unknown, input?: { value: unknown }): void {
+    // Every start follows a lifecycle record (activated, restarted, revived), and a bus
+    // subscriber may stop the actor on that record: a stopped actor stays stopped.
+    if (this.status === 'stopped') return;
     // Stryker disable next-line UpdateOperator: incarnations only need to differ from the last one while a task of it is alive, and none is: teardown fences every task (TaskSet.stopAll sets fenced before firing) before the next startActor, so Task.isLive is false by the fence whatever the count says
     this.incarnation++;
     this.snapshot = undefined;
+    this.deliveredAtStart = persisted === undefined ? this.counters.delivered : -1;
     // Only the keys that are set: every extra option key costs each XState actor ~250 B
     // (measured). Machines get their address from addressOf(self), not self.id.
     const options: { clock: Clock; snapshot?: AnyMachineSnapshot; input?: unknown } = { clock: this.rt.clock };
@@ -367,6 +373,11 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (this.status !== 'running') return;
     // Stryker disable next-line ConditionalExpression,OptionalChaining: `→ false` and `this.snapshot.` differ only for a running actor whose snapshot is not done (or absent) when this microtask runs; one done snapshot queues one call, and nothing else brings a done actor back to running within a microtask (revive needs 'failed', a supervisor restart a crash and a clock timer), and a running actor always has a snapshot (actor.start() emits it synchronously); `→ true` is killed by activation-final-state.test.ts
     if (this.snapshot?.status !== 'done') return;
+    // Started from scratch and final before taking any envelope: a fresh start would finish
+    // the same way, without end. A crash instead, so the supervisor's backoff and budget decide.
+    if (this.deliveredAtStart === this.counters.delivered) {
+      return this.crash(new Error('its machine reached a final state before taking any envelope, and restarting it would do the same again'));
+    }
     this.teardown(() => errors.stopped(this.address, 'machine reached a final state'));
     this.publish('lifecycle.restarted', { attempt: 0, delayMs: 0, reason: 'done' });
     this.startActor(undefined);
@@ -382,6 +393,9 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
 
   /** Stops the XState actor and its tasks; open turns get the error `why` builds (only built if one is open). The mailbox is kept. */
   teardown(why: () => InterlockError): void {
+    // A teardown during a delivery comes from the machine's own code for that envelope (an
+    // action that passivated or stopped its actor): it took the envelope, and says so first.
+    this.delivery.noteTaken();
     const actor = this.actor;
     this.actor = undefined;
     this.tap?.unsubscribe();

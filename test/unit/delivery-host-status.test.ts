@@ -64,7 +64,27 @@ describe('delivery as the actor changes under it', () => {
     await clock.tick(0);
     expect(runtime.size).toBe(0);
     expect(bus.types('k/1').at(-1)).toBe('lifecycle.passivated');
+    // The machine ran its action for the tell, so the tell was delivered, and says so before the actor went.
+    expect(bus.types('k/1').slice(-2)).toEqual(['mailbox.delivered', 'lifecycle.passivated']);
+    expect(runtime.stats().kinds[0]).toMatchObject({ enqueued: 1, delivered: 1 });
     await runtime.shutdown();
+  });
+
+  it('counts as delivered an ask whose own action stops the runtime, which rejects it as stopped', async () => {
+    const clock = new SimulatedClock();
+    let rt!: { shutdown(o: { drain: false }): Promise<void> };
+    let stopping: Promise<void> | undefined;
+    const machine = setup({ types: {} as { events: { type: 'halt' } } }).createMachine({
+      on: { halt: { actions: () => void (stopping = rt.shutdown({ drain: false })) } },
+    });
+    const runtime = createRuntime({ clock, kinds: { k: { machine } } });
+    rt = runtime;
+    const bus = record(runtime.events$);
+    const asked = track(runtime.ask('k/1', { type: 'halt' }));
+    await clock.tick(0);
+    expect(await rejected(asked, clock)).toMatchObject({ code: 'INTERLOCK_ACTOR_STOPPED' });
+    await stopping;
+    expect(bus.types('k/1')).toEqual(['lifecycle.activated', 'snapshot', 'mailbox.enqueued', 'mailbox.delivered', 'turn.replied', 'lifecycle.stopped']);
   });
 
   it('refuses mail from work that outlived its stopped actor: tellSelf throws INTERLOCK_ACTOR_STOPPED', async () => {
