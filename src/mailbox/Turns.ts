@@ -24,8 +24,9 @@ export class Turns {
     return this.open?.size ?? 0;
   }
 
-  get(id: string): Envelope | undefined {
-    return this.open?.get(id);
+  /** The open turn `id` (none for an undefined id: turn ids are strings). */
+  get(id: string | undefined): Envelope | undefined {
+    return this.open?.get(id as string); // an undefined key matches no entry
   }
 
   /** `env` must have been begun (the table exists from the first begin() on). */

@@ -242,9 +242,12 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     if (snapshot !== this.snapshot) {
       this.snapshot = snapshot;
       // The view (a user function) runs only for a record someone will read.
-      if (this.channel.wanted) this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
-      // Stryker disable next-line StringLiteral: here the channel is not wanted, and Channel.publish then only counts the seq (the same check, with nothing in between), never reading the type
-      else this.channel.publish('snapshot', undefined);
+      if (this.channel.wanted) {
+        this.publish('snapshot', { value: snapshot.value, status: snapshot.status, context: this.publicContext(snapshot) });
+      } else {
+        // Stryker disable next-line StringLiteral: here the channel is not wanted, and Channel.publish then only counts the seq (the same check, with nothing in between), never reading the type
+        this.channel.publish('snapshot', undefined);
+      }
       this.watchdog?.progress(snapshot);
       if (snapshot.status === 'done') queueMicrotask(() => this.restartAfterDone());
       else this.delivery.stateChanged();
@@ -315,10 +318,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     const delivering = this.delivery.delivering;
     const turns = this.delivery.turns;
     const turn = forRequest
-      // Stryker disable next-line ConditionalExpression: `→ false` looks up turns.get(undefined), which is undefined (turn ids are strings), the same owner as the branch
-      ? forRequest.id === undefined
-        ? undefined
-        : turns.get(forRequest.id)
+      ? turns.get(forRequest.id)
       : delivering
         ? delivering.reply
           ? delivering

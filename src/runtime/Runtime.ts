@@ -331,7 +331,8 @@ export class Runtime<K extends Kinds = Kinds> {
     const live = this.activations.get(address);
     if (live) return live;
     const count = this.liveByKind.get(kind.name) ?? 0;
-    if (kind.maxActive !== undefined && count >= kind.maxActive) throw errors.actorLimit(address, kind.name, kind.maxActive);
+    const max = kind.maxActive ?? Infinity;
+    if (count >= max) throw errors.actorLimit(address, kind.name, max);
     const a = new Activation(this.ctx, kind, address, ++this.epochs, this.kindStats.get(kind.name)!);
     this.activations.set(address, a);
     this.liveByKind.set(kind.name, count + 1);

@@ -69,6 +69,7 @@ class Task implements TaskContext {
   };
 
   isLive(): boolean {
+    // Stryker disable next-line ConditionalExpression: the incarnation check is defence in depth: every restart is preceded by a teardown that fences every task (TaskSet.stopAll), so `fenced` already says false for a task of an older incarnation
     return !this.fenced && this.incarnation === this.host.incarnation && this.host.isRunning();
   }
 }

@@ -125,6 +125,38 @@ describe('a stopped or passivated actor stays stopped', () => {
   });
 });
 
+describe('an actor that is not running', () => {
+  const brittle = setup({ types: {} as { events: { type: 'boom' } } }).createMachine({
+    on: {
+      boom: {
+        actions: () => {
+          throw new Error('boom');
+        },
+      },
+    },
+  });
+
+  it('is not passivated while restarting or failed, and a shutdown saves no snapshot for it', async () => {
+    const clock = new SimulatedClock();
+    const saves: string[] = [];
+    const inner = memoryStore();
+    const store = { load: inner.load, delete: inner.delete, save: (a: string, s: unknown) => void (saves.push(a), inner.save(a, s)) };
+    const rt = createRuntime({ clock, store, kinds: { b: { machine: brittle, supervision: { maxRestarts: 1, backoff: { initialMs: 100, jitter: 0 } } } } });
+    rt.tell('b/1', { type: 'boom' });
+    await clock.tick(0);
+    expect(rt.view('b/1')?.status).toBe('restarting');
+    expect(rt.passivate('b/1')).toBe(false);
+    await clock.tick(100);
+    rt.tell('b/1', { type: 'boom' });
+    await clock.tick(0);
+    expect(rt.view('b/1')?.status).toBe('failed');
+    expect(rt.passivate('b/1')).toBe(false);
+    expect(rt.view('b/1')?.status).toBe('failed');
+    await rt.shutdown();
+    expect(saves).toEqual([]);
+  });
+});
+
 describe('a draining shutdown', () => {
   it('waits for an open turn even when the mailbox is empty, until its timeout', async () => {
     const { rt, clock } = runtime();

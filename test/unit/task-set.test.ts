@@ -148,6 +148,63 @@ describe('tasks (TaskSet)', () => {
   });
 });
 
+describe('task ids and results (TaskSet)', () => {
+  /** Each `start` runs task 'h' on its own gate; `fence`/`abort` name 'h'. */
+  function idMachine(runs: { open: (v: unknown) => void; signal: AbortSignal }[]) {
+    return setup({ types: {} as { events: Ev } }).createMachine({
+      on: {
+        start: {
+          actions: runTask(({ signal }) => new Promise((open) => runs.push({ open, signal })), { ...events, id: () => 'h' }),
+        },
+        fence: { actions: fenceTask(() => 'h') },
+        abort: { actions: abortTask(() => 'h') },
+        '@ok': {},
+        '@err': {},
+      },
+    });
+  }
+
+  it('keeps a new task under a reused id when the fenced one before it settles late', async () => {
+    const clock = new SimulatedClock();
+    const runs: { open: (v: unknown) => void; signal: AbortSignal }[] = [];
+    const rt = createRuntime({ clock, kinds: { t: { machine: idMachine(runs) } } });
+    const log = record(rt.events$);
+    rt.tell('t/1', { type: 'start' });
+    await clock.tick(0);
+    rt.tell('t/1', { type: 'fence' });
+    rt.tell('t/1', { type: 'start' });
+    await clock.tick(0);
+    expect(runs).toHaveLength(2);
+    expect(runs[0]!.signal.aborted).toBe(true);
+    runs[0]!.open('late'); // the fenced first 'h' settles now
+    await clock.tick(0);
+    rt.tell('t/1', { type: 'abort' }); // must still find the second 'h'
+    await clock.tick(0);
+    expect(runs[1]!.signal.aborted).toBe(true);
+    expect(log.of('task.settled').map((r) => r.data)).toEqual([
+      { task: 'h', requestId: undefined, ok: true, fenced: true, dropped: 0 },
+    ]);
+    runs[1]!.open('done');
+    await rt.shutdown();
+  });
+
+  it('takes a task that returns nothing (undefined or null) as done with that value', async () => {
+    const clock = new SimulatedClock();
+    const machine = setup({ types: {} as { events: Ev } }).createMachine({
+      on: {
+        none: { actions: runTask(() => undefined, events) },
+        nil: { actions: runTask(() => null, events) },
+        '@ok': { actions: reply(({ event }) => `ok:${String(event.v)}`) },
+        '@err': { actions: reply(({ event }) => `err:${event.message}`) },
+      },
+    });
+    const rt = createRuntime({ clock, kinds: { t: { machine } } });
+    expect(await outcome(rt.ask('t/1', { type: 'none' }), clock)).toEqual({ status: 'fulfilled', value: 'ok:undefined' });
+    expect(await outcome(rt.ask('t/1', { type: 'nil' }), clock)).toEqual({ status: 'fulfilled', value: 'ok:null' });
+    await rt.shutdown();
+  });
+});
+
 describe('a fenced task and stall detection (TaskSet)', () => {
   it("does not count a fenced task's heartbeat as progress", async () => {
     const clock = new SimulatedClock();
