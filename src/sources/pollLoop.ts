@@ -93,22 +93,15 @@ export function startPollLoop(
     lastPollStartedAt: undefined,
     lastPollEndedAt: undefined,
   };
+  // Always a handle: schedule(0) below arms the first timer before anything can clear it.
+  // Clearing a handle that already fired or was cleared does nothing (the Clock contract,
+  // as for the global clearTimeout), so no flag tracks whether it is live.
   let timer: unknown;
-  let timerSet = false;
   // The in-flight poll including its rescheduling step; undefined when idle.
   let running: Promise<void> | undefined;
 
   const schedule = (ms: number) => {
-    timerSet = true;
-    timer = clock.setTimeout(() => {
-      timerSet = false;
-      void cycle();
-    }, ms);
-  };
-
-  const clearTimer = () => {
-    if (timerSet) clock.clearTimeout(timer);
-    timerSet = false;
+    timer = clock.setTimeout(() => void cycle(), ms);
   };
 
   // Callers guarantee nothing is running (the timer only exists while idle; pollNow waits).
@@ -140,7 +133,7 @@ export function startPollLoop(
     // Loop, not `if`: another pollNow may start a poll while this one waits.
     while (running) await running;
     if (stats.stopped) return;
-    clearTimer();
+    clock.clearTimeout(timer);
     await cycle();
   };
 
@@ -148,12 +141,12 @@ export function startPollLoop(
     while (running) await running;
   };
 
+  // Idempotent without a guard: each step is (abort() on an aborted controller and clearing
+  // a spent handle do nothing, and no timer is armed once stopped).
   const stop = async (): Promise<void> => {
-    if (!stats.stopped) {
-      stats.stopped = true;
-      abort.abort();
-      clearTimer();
-    }
+    stats.stopped = true;
+    abort.abort();
+    clock.clearTimeout(timer);
     await whenIdle();
   };
 
