@@ -100,22 +100,23 @@ export function pollDirectory(dir: string, options: PollDirectoryOptions): Direc
     const wanted = names.filter(
       (name) => name.endsWith('.json') && !name.startsWith('.') && !isTempFileName(name) && (filter?.(name) ?? true),
     );
-    // Code-unit order, not localeCompare: the same on every machine.
-    return wanted.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The default sort: UTF-16 code-unit order, not localeCompare, so the same on every machine.
+    return wanted.sort();
   };
 
-  const offer = async (name: string): Promise<'next' | 'end-poll'> => {
+  // Resolves 'end-poll' when the poll must end at this item (onItem refused it), else nothing.
+  const offer = async (name: string): Promise<'end-poll' | undefined> => {
     const path = join(dir, name);
     // A cheap stat first: a handed-off file costs no read on later polls.
     const current = await statVersion(path);
-    if (current === undefined || current === handed.get(name)) return 'next';
+    if (current === undefined || current === handed.get(name)) return;
     const read = await readJsonVersion(path);
-    if (read.kind === 'missing' || read.kind === 'unstable' || read.kind === 'other') return 'next';
-    if (read.version === handed.get(name)) return 'next';
+    if (read.kind === 'missing' || read.kind === 'unstable' || read.kind === 'other') return;
+    if (read.version === handed.get(name)) return;
     if (read.kind === 'invalid') {
       counts.invalid++;
       if (noteInvalid(invalid, name, read.version)) report(invalidJsonError(path, read.error), path, 'parse');
-      return 'next';
+      return;
     }
     invalid.delete(name);
     try {
@@ -127,7 +128,7 @@ export function pollDirectory(dir: string, options: PollDirectoryOptions): Direc
     }
     handed.set(name, read.version);
     counts.handedOff++;
-    return 'next';
+    return undefined;
   };
 
   const loop = startPollLoop(
