@@ -34,7 +34,9 @@ export async function readJsonVersion(path: string): Promise<JsonRead> {
     handle = await open(path, 'r');
     const before = await handle.stat({ bigint: true });
     if (!before.isFile()) return { kind: 'other' };
-    const text = await handle.readFile('utf8');
+    // Decoded here rather than by readFile('utf8'): the same text, and a file too long to be
+    // one string fails the read (INTERLOCK_SOURCE_FAILED) rather than the parse below.
+    const text = (await handle.readFile()).toString('utf8');
     const after = await handle.stat({ bigint: true });
     const version = versionOf(after);
     if (version !== versionOf(before)) return { kind: 'unstable' };
@@ -59,8 +61,9 @@ function versionOf(s: BigIntStats): string {
   return `${s.ino}:${s.size}:${s.mtimeNs}`;
 }
 
+/** `error` is a rejection of a node:fs/promises call, always an Error object. */
 function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = (error as NodeJS.ErrnoException).code;
   // ENOTDIR: a path component is a file, which for a poller means "not there (yet)".
   return code === 'ENOENT' || code === 'ENOTDIR';
 }

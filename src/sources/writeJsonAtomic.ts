@@ -48,7 +48,7 @@ export async function writeJsonAtomic(
     // 'wx': never reuse an existing file, even on a (practically impossible) name collision.
     handle = await open(tempPath, 'wx');
     step = 'write';
-    await handle.writeFile(text, 'utf8');
+    await handle.writeFile(text); // a string is written as UTF-8
     if (fsync) {
       step = 'fsync';
       await handle.sync();
@@ -95,7 +95,7 @@ async function syncDirectory(path: string, dir: string): Promise<void> {
     // Windows cannot open a directory (EISDIR/EPERM) and some file systems refuse to
     // fsync one (EINVAL/ENOTSUP/EBADF); there durability of the rename is the OS's call
     // and the file is already complete. A real I/O error (EIO) is still reported.
-    if (!UNSUPPORTED_DIR_SYNC.has((cause as NodeJS.ErrnoException).code ?? '')) {
+    if (!UNSUPPORTED_DIR_SYNC.has((cause as NodeJS.ErrnoException).code)) {
       throw failure(path, 'fsync-dir', cause);
     }
   } finally {
@@ -105,7 +105,15 @@ async function syncDirectory(path: string, dir: string): Promise<void> {
   }
 }
 
-const UNSUPPORTED_DIR_SYNC = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'ENOTSUP', 'EBADF']);
+// With undefined in its type, so an error without a code is looked up as it is (and is not one of them).
+const UNSUPPORTED_DIR_SYNC: ReadonlySet<string | undefined> = new Set([
+  'EISDIR',
+  'EPERM',
+  'EACCES',
+  'EINVAL',
+  'ENOTSUP',
+  'EBADF',
+]);
 
 function failure(path: string, step: WriteJsonAtomicStep, cause: unknown, tempPath?: string): InterlockError {
   const reason = cause instanceof Error ? cause.message : String(cause);

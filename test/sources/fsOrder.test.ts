@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isInterlockError } from '../../src/errors.js';
+import { isInterlockError, type InterlockError } from '../../src/errors.js';
 import { readJsonVersion } from '../../src/sources/readJsonVersion.js';
 import { isTempFileName, writeJsonAtomic } from '../../src/sources/index.js';
 
@@ -16,11 +16,18 @@ import { isTempFileName, writeJsonAtomic } from '../../src/sources/index.js';
 const fs = vi.hoisted(() => ({
   dir: '',
   ops: [] as string[],
-  /** Label of a handle whose sync() fails with EIO. */
-  failSync: undefined as string | undefined,
+  /** Operation (as logged in `ops`, e.g. 'fsync temp') → the errno code it fails with. */
+  faults: {} as Record<string, string>,
   /** Runs inside readFile, after the content was read and before the handle's second stat. */
   duringRead: undefined as (() => Promise<void>) | undefined,
 }));
+
+/** Logs `op`, then fails it if a fault is set for it. */
+function step(op: string): void {
+  fs.ops.push(op);
+  const code = fs.faults[op];
+  if (code !== undefined) throw Object.assign(new Error(`${code}: injected fault, ${op}`), { code });
+}
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
@@ -35,21 +42,20 @@ vi.mock('node:fs/promises', async (importOriginal) => {
         const value = Reflect.get(target, key, target) as unknown;
         if (key === 'writeFile') {
           return async (...args: Parameters<FileHandle['writeFile']>) => {
-            fs.ops.push(`write ${name}`);
+            step(`write ${name}`);
             return target.writeFile(...args);
           };
         }
         if (key === 'sync') {
           return async () => {
-            fs.ops.push(`fsync ${name}`);
-            if (fs.failSync === name) throw Object.assign(new Error(`EIO: i/o error, fsync`), { code: 'EIO' });
+            step(`fsync ${name}`);
             return target.sync();
           };
         }
         if (key === 'close') {
           return async () => {
-            fs.ops.push(`close ${name}`);
-            return target.close();
+            await target.close(); // closed even when the close is made to fail: no descriptor leaks
+            step(`close ${name}`);
           };
         }
         if (key === 'readFile') {
@@ -65,11 +71,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return {
     ...real,
     open: async (path: Parameters<typeof real.open>[0], flags?: string, mode?: number) => {
-      fs.ops.push(`open ${label(path)} ${flags ?? 'r'}`);
+      step(`open ${label(path)} ${flags ?? 'r'}`);
       return wrap(await real.open(path, flags, mode), label(path));
     },
     rename: async (from: string, to: string) => {
-      fs.ops.push(`rename ${label(from)} -> ${label(to)}`);
+      step(`rename ${label(from)} -> ${label(to)}`);
       return real.rename(from, to);
     },
   };
@@ -78,7 +84,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 beforeEach(async () => {
   fs.dir = await mkdtemp(join(tmpdir(), 'interlock-fs-order-'));
   fs.ops = [];
-  fs.failSync = undefined;
+  fs.faults = {};
   fs.duringRead = undefined;
 });
 
@@ -108,32 +114,78 @@ describe('writeJsonAtomic on the file system', () => {
     await writeJsonAtomic(path, { a: 1 }, { fsync: false });
     expect(fs.ops).toEqual(['open temp wx', 'write temp', 'close temp', 'rename temp -> state.json']);
   });
+});
 
-  it('leaves the target untouched and removes the temp file when the fsync of the temp file fails', async () => {
+const UNTOUCHED = 'Check that the directory exists, is writable and has space; the target was left untouched.';
+const NOT_DURABLE = 'The file holds the new value, but the rename may not survive a power cut; check the disk.';
+
+/** The rejection of `p`, or undefined if it fulfils (which every check below then fails). */
+const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+
+describe('writeJsonAtomic when a step fails', () => {
+  const beforeRename = [
+    { step: 'open', fault: 'open temp wx', code: 'EACCES', ops: ['open temp wx'] },
+    { step: 'write', fault: 'write temp', code: 'ENOSPC', ops: ['open temp wx', 'write temp', 'close temp'] },
+    { step: 'fsync', fault: 'fsync temp', code: 'EIO', ops: ['open temp wx', 'write temp', 'fsync temp', 'close temp'] },
+    { step: 'close', fault: 'close temp', code: 'EIO', ops: ['open temp wx', 'write temp', 'fsync temp', 'close temp'] },
+    {
+      step: 'rename',
+      fault: 'rename temp -> state.json',
+      code: 'EXDEV',
+      ops: ['open temp wx', 'write temp', 'fsync temp', 'close temp', 'rename temp -> state.json'],
+    },
+  ];
+
+  it.each(beforeRename)(
+    'names step $step, says the target was left untouched, and removes the temp file ($code)',
+    async ({ step, fault, code, ops }) => {
+      const path = join(fs.dir, 'state.json');
+      await writeFile(path, '{"old":true}\n');
+      fs.faults = { [fault]: code };
+      const err = await rejection(writeJsonAtomic(path, { a: 2 }));
+
+      expect(isInterlockError(err, 'INTERLOCK_SOURCE_FAILED')).toBe(true);
+      const { message, details, cause } = err as InterlockError;
+      expect(message).toBe(
+        `writeJsonAtomic could not write '${path}' (step '${step}'): ${code}: injected fault, ${fault}. ${UNTOUCHED}`,
+      );
+      expect((cause as NodeJS.ErrnoException).code).toBe(code);
+      const tempPath = (details as { tempPath: string }).tempPath;
+      expect(isTempFileName(basename(tempPath))).toBe(true);
+      expect(details).toStrictEqual({ path, step, tempPath });
+      expect(fs.ops).toEqual(ops);
+      expect(await readFile(path, 'utf8')).toBe('{"old":true}\n');
+      expect(await readdir(fs.dir)).toEqual(['state.json']);
+    },
+  );
+
+  it.each([
+    { fault: 'open dir r', ops: ['open dir r'] },
+    { fault: 'fsync dir', ops: ['open dir r', 'fsync dir', 'close dir'] },
+  ])('reports an I/O error at $fault as step fsync-dir, the file already replaced, with no tempPath', async ({ fault, ops }) => {
     const path = join(fs.dir, 'state.json');
-    await writeFile(path, '{"old":true}\n');
-    fs.failSync = 'temp';
-    const err = await writeJsonAtomic(path, { a: 2 }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    fs.faults = { [fault]: 'EIO' };
+    const err = await rejection(writeJsonAtomic(path, { a: 3 }));
+
     expect(isInterlockError(err, 'INTERLOCK_SOURCE_FAILED')).toBe(true);
-    expect((err as { details: { step: string } }).details.step).toBe('fsync');
-    expect(fs.ops).toEqual(['open temp wx', 'write temp', 'fsync temp', 'close temp']);
-    expect(await readFile(path, 'utf8')).toBe('{"old":true}\n');
-    expect(await readdir(fs.dir)).toEqual(['state.json']);
+    const { message, details } = err as InterlockError;
+    expect(message).toBe(`writeJsonAtomic could not write '${path}' (step 'fsync-dir'): EIO: injected fault, ${fault}. ${NOT_DURABLE}`);
+    expect(details).toStrictEqual({ path, step: 'fsync-dir' });
+    expect(fs.ops.slice(5)).toEqual(ops);
+    expect(await readFile(path, 'utf8')).toBe('{"a":3}\n');
   });
 
-  it('reports a failed fsync of the directory as step fsync-dir, after the rename landed', async () => {
+  // Windows cannot open a directory (EISDIR, EPERM, EACCES); some file systems refuse to fsync one.
+  const unsupported = ['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'ENOTSUP', 'EBADF'].flatMap((code) => [
+    { code, fault: 'open dir r', ops: ['open dir r'] },
+    { code, fault: 'fsync dir', ops: ['open dir r', 'fsync dir', 'close dir'] },
+  ]);
+  it.each(unsupported)('resolves when the platform refuses the directory fsync with $code at $fault', async ({ code, fault, ops }) => {
     const path = join(fs.dir, 'state.json');
-    fs.failSync = 'dir';
-    const err = await writeJsonAtomic(path, { a: 3 }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect((err as { details: { step: string } }).details.step).toBe('fsync-dir');
-    expect(fs.ops.slice(-3)).toEqual(['open dir r', 'fsync dir', 'close dir']);
-    expect(await readFile(path, 'utf8')).toBe('{"a":3}\n');
+    fs.faults = { [fault]: code };
+    await writeJsonAtomic(path, { a: 4 });
+    expect(fs.ops.slice(5)).toEqual(ops);
+    expect(await readFile(path, 'utf8')).toBe('{"a":4}\n');
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isInterlockError } from '../../src/errors.js';
+import { isInterlockError, type InterlockError } from '../../src/errors.js';
 import { isTempFileName, writeJsonAtomic } from '../../src/sources/index.js';
 
 let dir: string;
@@ -35,6 +35,12 @@ describe('writeJsonAtomic', () => {
     await writeJsonAtomic(path, { a: 1, b: ['x'] });
     expect(await readFile(path, 'utf8')).toBe('{"a":1,"b":["x"]}\n');
     expect(await readdir(dir)).toEqual(['state.json']);
+  });
+
+  it('writes the text as UTF-8', async () => {
+    const path = join(dir, 'text.json');
+    await writeJsonAtomic(path, { word: 'Grüße ✓' }, { fsync: false });
+    expect(await readFile(path)).toEqual(Buffer.from('{"word":"Grüße ✓"}\n', 'utf8'));
   });
 
   it('replaces an existing file with the whole new value', async () => {
@@ -98,12 +104,26 @@ describe('writeJsonAtomic', () => {
     expect(await readdir(dir)).toEqual(['target.json']);
   });
 
-  it('refuses a value that is not JSON before creating any file', async () => {
+  it('refuses a value that is not JSON before creating any file, saying why and what to pass', async () => {
     const path = join(dir, 'bad.json');
-    for (const value of [undefined, 10n, () => 1]) {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const cases: Array<[unknown, string]> = [
+      [undefined, 'undefined is not JSON'],
+      [() => 1, 'function is not JSON'],
+      [Symbol('s'), 'symbol is not JSON'],
+      [10n, 'Do not know how to serialize a BigInt'],
+      [cyclic, 'Converting circular structure to JSON'],
+    ];
+    for (const [value, reason] of cases) {
       const error = await rejection(writeJsonAtomic(path, value));
       expect(isInterlockError(error, 'INTERLOCK_SOURCE_FAILED')).toBe(true);
-      expect((error as { details: { step: string } }).details.step).toBe('serialize');
+      const { message, details, cause } = error as InterlockError;
+      expect(message).toContain(`writeJsonAtomic could not write '${path}' (step 'serialize'): ${reason}`);
+      expect(message).toMatch(/\. Pass a JSON-serializable value \(no BigInt, cycles, functions or undefined\)\.$/);
+      expect(cause).toBeInstanceOf(TypeError);
+      expect((cause as Error).message).toContain(reason);
+      expect(details).toStrictEqual({ path, step: 'serialize' });
     }
     expect(await readdir(dir)).toEqual([]);
   });
@@ -121,5 +141,8 @@ describe('writeJsonAtomic', () => {
     expect(isTempFileName('task.json')).toBe(false);
     expect(isTempFileName('.task.json')).toBe(false);
     expect(isTempFileName('.task.json.1234.tmp')).toBe(false);
+    // Anchored at both ends: a user's file that merely contains the pattern is not ours.
+    expect(isTempFileName('task.json.1234.0123456789ab.tmp')).toBe(false);
+    expect(isTempFileName('.task.json.1234.0123456789ab.tmp.json')).toBe(false);
   });
 });
