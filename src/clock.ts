@@ -17,6 +17,7 @@ export interface Clock {
    *   not hold a finished process open for minutes.
    */
   setTimeout(fn: () => void, ms: number, role?: TimerRole): unknown;
+  /** Clearing a handle that already fired or was cleared does nothing (as the global clearTimeout). */
   clearTimeout(handle: unknown): void;
 }
 
