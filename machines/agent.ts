@@ -113,7 +113,8 @@ const AUTH_OR_QUOTA = new Set([401, 402, 403, 429]);
 
 function defaultIsSubscriptionFailure(error: unknown): boolean {
   const status = (error as { details?: { status?: unknown } } | undefined)?.details?.status;
-  return typeof status === 'number' && AUTH_OR_QUOTA.has(status);
+  // A Set of numbers (SameValueZero): a status that is not a number is simply not in it.
+  return AUTH_OR_QUOTA.has(status as number);
 }
 
 /** The next subscription after `from`, in order and wrapping, that is not on cooldown. */
@@ -161,6 +162,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       retryInflight: ({ context }) => context.inflight !== undefined && !context.inflight.retried,
       attemptsLeft: ({ context }) => context.attempt + 1 < restartAttempts,
       cancelsInflight: ({ context, event }) =>
+        // Stryker disable next-line OptionalChaining: this guard is used only in processing, which is entered only by takeRequest or by ready's retryInflight guard, so inflight is set there
         event.type === 'cancel' && (event.requestId === undefined || event.requestId === context.inflight?.requestId),
     },
     delays: {
@@ -198,13 +200,13 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       answer: reply(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { output: unknown }).output, { to: inflightTo }),
       failWork: fail(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { error: unknown }).error, { to: inflightTo }),
       failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running'), { to: inflightTo }),
-      failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure ?? 'failed'), {
+      failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure!), {
         to: inflightTo,
       }),
       /** The request already had its one retry and its subscription failed again: not the agent's failure. */
       failRetried: fail(({ self, context }: { self: { id: string }; context: AgentContext }) =>
         errors.retryExhausted(addressOf(self), `its subscription failed again; the agent switched to '${subId(context)}'`), { to: inflightTo }),
-      rejectRequest: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure ?? 'failed'), {
+      rejectRequest: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure!), {
         to: ({ self }) => requestId({ self }),
       }),
       clearInflight: assign({ inflight: undefined }),
@@ -222,7 +224,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       }),
       announceSwitch: emit(({ context, event }) => ({
         type: 'subscription.switched' as const,
-        from: context.previous ?? '',
+        from: context.previous!,
         to: subId(context),
         epoch: context.epoch,
         reason: event.type === 'subscription.failed' ? (event.reason ?? 'subscription failed') : 'request failed on subscription',
@@ -244,7 +246,7 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       })),
       nextAttempt: assign(({ context }) => ({ attempt: context.attempt + 1 })),
       setFailure: assign((_, params: { reason: string }) => ({ failure: params.reason })),
-      announceFailed: emit(({ context }) => ({ type: 'agent.failed' as const, reason: context.failure ?? 'failed' })),
+      announceFailed: emit(({ context }) => ({ type: 'agent.failed' as const, reason: context.failure! })),
       reset: assign({ failure: undefined, attempt: 0, cooldowns: {} }),
       ignore: emit(({ event }, params: { reason: string }) => ({ type: 'event.ignored' as const, event: event.type, reason: params.reason })),
     },
@@ -378,7 +380,8 @@ export function agentRestartInput(last: { context: AgentContext }): AgentCarry {
 /** Refuses a failure report that names no epoch (it could not be told from a stale one). */
 export function validateAgentEvent(event: { type: string }): string | undefined {
   const epoch = (event as { epoch?: unknown }).epoch;
-  if (event.type === 'subscription.failed' && !(typeof epoch === 'number' && Number.isInteger(epoch))) {
+  // Number.isInteger is false for anything that is not a number.
+  if (event.type === 'subscription.failed' && !Number.isInteger(epoch)) {
     return "a 'subscription.failed' report must carry the integer epoch it happened under (read it from handle's ctx.epoch, or use ctx.reportFailure)";
   }
   return undefined;
