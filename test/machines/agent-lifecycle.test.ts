@@ -8,17 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { agentMachine, reportSubscriptionFailure, validateAgentEvent, type AgentEmitted, type AgentOptions, type HandleContext } from '../../machines/index.js';
 import { createRuntime, SimulatedClock, type BusRecord } from '../../src/index.js';
 
-function world(opts: Partial<AgentOptions<string, string>> & { subs?: string[] } = {}) {
+function world(opts: Partial<AgentOptions<string, string>> & { subs?: string[]; eventView?: (e: { type: string }) => unknown } = {}) {
   const clock = new SimulatedClock();
   const signals: AbortSignal[] = [];
+  const { eventView, ...options } = opts;
   const machine = agentMachine<string, string>({
     now: () => clock.now(),
     handle: async (input: string, ctx: HandleContext) => `${input} via ${ctx.subscription.id}`,
     restart: async () => {},
-    ...opts,
+    ...options,
     subscriptions: (opts.subs ?? ['A', 'B']).map((id) => ({ id })),
   });
-  const rt = createRuntime({ clock, kinds: { agent: { machine, cancelEvent: 'cancel', mailbox: { control: ['subscription.failed'] } } } });
+  const rt = createRuntime({ clock, kinds: { agent: { machine, cancelEvent: 'cancel', mailbox: { control: ['subscription.failed'] }, ...(eventView ? { eventView, publicEvents: ['request', 'cancel', 'reset', 'subscription.failed'] } : {}) } } });
   const records: BusRecord[] = [];
   rt.events$.subscribe((r) => records.push(r));
   const emitted = () => records.filter((r) => r.type === 'emitted').map((r) => (r.data as { event: AgentEmitted }).event);
@@ -263,5 +264,34 @@ describe('reports from outside handle', () => {
     );
     expect(sent).toEqual([]);
     expect(validateAgentEvent({ type: 'subscription.failed', epoch: 1 } as never)).toBeUndefined();
+  });
+});
+
+describe('reportFailure from handle', () => {
+  it('mails the agent a report with exactly its epoch, and a reason only when one is given (as an inspector shows it)', async () => {
+    const w = world({
+      subs: ['A', 'B', 'C'],
+      handle: async (input, ctx) => {
+        if (input === 'one' && ctx.epoch === 0) ctx.reportFailure();
+        if (input === 'two' && ctx.epoch === 1) ctx.reportFailure('quota');
+        return input;
+      },
+      eventView: (e) => e,
+    });
+    const shown: unknown[] = [];
+    const sub = w.rt.inspect().subscribe((r: BusRecord) => {
+      const event = (r.data as { event?: { type: string; payload?: unknown } } | undefined)?.event;
+      if (r.type === 'transition' && event?.type === 'subscription.failed') shown.push(event.payload);
+    });
+    await w.ref.ask({ type: 'request', input: 'one' });
+    await w.clock.runAll();
+    await w.ref.ask({ type: 'request', input: 'two' });
+    await w.clock.runAll();
+    expect(shown).toStrictEqual([
+      { type: 'subscription.failed', epoch: 0 },
+      { type: 'subscription.failed', epoch: 1, reason: 'quota' },
+    ]);
+    sub.unsubscribe();
+    await w.rt.shutdown();
   });
 });
