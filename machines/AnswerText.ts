@@ -30,6 +30,6 @@ export class AnswerText {
     if (blocks === undefined) return this.loose.join('');
     if (this.loose.length > 0) blocks.push(this.loose.join(''));
     this.loose.length = 0;
-    return blocks.length === 1 ? blocks[0]! : blocks.join('');
+    return blocks.join(''); // one block: the same string
   }
 }
