@@ -178,7 +178,79 @@ describe('session while cancelling', () => {
   });
 });
 
+describe('prompts while cancelling', () => {
+  it('an interrupting or rolling-back prompt supersedes the waiting one (prompt.dropped superseded); an enqueued one waits its turn', async () => {
+    for (const onBusy of ['interrupt', 'rollback'] as const) {
+      const { clock, rt, ref, ctx, emitted, b, bId } = await cancellingWithPending();
+      const c = track(ref.ask({ type: 'prompt', text: 'C', onBusy }));
+      await clock.tick(10);
+      expect(emitted.filter((e) => e.type === 'prompt.dropped'), onBusy).toEqual([{ type: 'prompt.dropped', requestId: bId, reason: 'superseded' }]);
+      expect(ctx()!.pending?.prompt, onBusy).toBe('C');
+      expect(await outcome(b), onBusy).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_SUPERSEDED' } });
+      await clock.runAll();
+      expect(await outcome(c), onBusy).toMatchObject({ status: 'fulfilled', value: { text: TEXT } });
+      await rt.shutdown();
+    }
+    const { clock, rt, ref, ctx, emitted, b } = await cancellingWithPending();
+    const c = track(ref.ask({ type: 'prompt', text: 'C', onBusy: 'enqueue' }));
+    await clock.tick(10);
+    expect(ctx()!.pending?.prompt).toBe('B');
+    await clock.runAll();
+    expect(emitted.filter((e) => e.type === 'prompt.dropped')).toEqual([]);
+    expect(await outcome(b)).toMatchObject({ status: 'fulfilled', value: { text: TEXT } });
+    expect(await outcome(c)).toMatchObject({ status: 'fulfilled', value: { text: TEXT } });
+    await rt.shutdown();
+  });
+
+  it("a rejecting prompt is refused with INTERLOCK_BUSY (cancelling), and the cancelled stream's partial answer enters the history", async () => {
+    const { clock, rt, ref, ctx, b } = await cancellingWithPending();
+    const c = track(ref.ask({ type: 'prompt', text: 'C', onBusy: 'reject' }));
+    await clock.tick(10);
+    expect(await outcome(c)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_BUSY', details: { state: 'cancelling' }, message: expect.stringContaining("use the 'interrupt' or 'enqueue' policy") } });
+    expect(ctx()!.pending?.prompt).toBe('B');
+    await clock.runAll();
+    expect(await outcome(b)).toMatchObject({ status: 'fulfilled' });
+    // A ignored its abort and ran to its end, which the session keeps as A's answer.
+    expect(ctx()!.history).toEqual([
+      { role: 'user', content: 'A' },
+      { role: 'assistant', content: TEXT },
+      { role: 'user', content: 'B' },
+      { role: 'assistant', content: TEXT },
+    ]);
+    await rt.shutdown();
+  });
+
+  it('behind a close, prompts of every policy wait (postponed) for the fresh session instead of superseding or being refused', async () => {
+    const { clock, rt, ref, ctx } = world();
+    const a = track(ref.ask({ type: 'prompt', text: 'A' }));
+    await clock.tick(250);
+    ref.tell({ type: 'close' });
+    await clock.tick(10);
+    expect([ref.snapshot()!.value, ctx()!.closeAfter]).toEqual(['cancelling', true]);
+    const later = (['interrupt', 'reject'] as const).map((onBusy) => track(ref.ask({ type: 'prompt', text: onBusy, onBusy })));
+    await clock.tick(10);
+    expect(ctx()!.pending).toBeUndefined();
+    expect(await Promise.all(later.map((p) => outcome(p)))).toEqual([{ status: 'pending' }, { status: 'pending' }]);
+    await clock.runAll();
+    expect(await outcome(a)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_ACTOR_STOPPED' } });
+    expect(await outcome(later[0]!)).toMatchObject({ status: 'fulfilled', value: { text: TEXT } });
+    // The rejecting one meets the fresh session's stream, not the closing one.
+    expect(await outcome(later[1]!)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_BUSY', details: { state: 'streaming' } } });
+    await rt.shutdown();
+  });
+});
+
 describe('session while streaming', () => {
+  it('ignores a cancel naming another request, and the stream runs to its end', async () => {
+    const { clock, rt, ref, ignored } = world();
+    const a = track(ref.ask({ type: 'prompt', text: 'A' }));
+    await clock.tick(250);
+    ref.tell({ type: 'cancel', requestId: 'nobody-here' });
+    await clock.runAll();
+    expect(ignored()).toEqual([{ type: 'event.ignored', event: 'cancel', reason: 'not the active request' }]);
+    expect(await outcome(a)).toMatchObject({ status: 'fulfilled', value: { text: TEXT } });
+    await rt.shutdown();
+  });
   it('a disconnect naming nobody cuts the running stream (policy cancel)', async () => {
     const w = world('cancel');
     const a = track(w.ref.ask({ type: 'prompt', text: 'A' }));
