@@ -108,7 +108,7 @@ describe('session while cancelling', () => {
     await rt.shutdown();
   });
 
-  it('with nothing waiting, a disconnect while cancelling is ignored as already cancelling, under both policies', async () => {
+  it('with nothing waiting, a disconnect or cancel while cancelling is ignored as already cancelling, under both policies', async () => {
     for (const policy of ['cancel', 'detach'] as const) {
       const { clock, rt, ref, ctx, emitted, ignored } = world(policy);
       track(ref.ask({ type: 'prompt', text: 'A' }));
@@ -119,10 +119,12 @@ describe('session while cancelling', () => {
       expect([ref.snapshot()!.value, ctx()!.pending], policy).toEqual(['cancelling', undefined]);
       ref.tell({ type: 'disconnect' });
       ref.tell({ type: 'disconnect', requestId: aId });
+      ref.tell({ type: 'cancel' });
       await clock.tick(10);
       expect(ignored(), policy).toEqual([
         { type: 'event.ignored', event: 'disconnect', reason: 'already cancelling' },
         { type: 'event.ignored', event: 'disconnect', reason: 'already cancelling' },
+        { type: 'event.ignored', event: 'cancel', reason: 'already cancelling' },
       ]);
       expect(emitted.filter((e) => e.type === 'prompt.dropped'), policy).toEqual([]);
       await clock.runAll();
@@ -136,7 +138,7 @@ describe('session while cancelling', () => {
     await clock.tick(10);
     expect(emitted.filter((e) => e.type === 'prompt.dropped')).toEqual([{ type: 'prompt.dropped', requestId: bId, reason: 'cancelled' }]);
     expect(await outcome(b)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_CANCELLED', details: { phase: 'queued' } } });
-    await clock.runAll();
+    await clock.tick(1_000);
     expect(emitted.filter((e) => e.type === 'stream.end')).toEqual([{ type: 'stream.end', gen: 1, requestId: expect.any(String), reason: 'interrupted' }]);
     expect(await outcome(a)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_SUPERSEDED' } });
     // The closed session stopped: the address now holds a fresh one (no generation, no history).
@@ -152,7 +154,7 @@ describe('session while cancelling', () => {
     await clock.tick(10);
     expect([ref.snapshot()!.value, ctx()!.pending]).toEqual(['cancelling', undefined]);
     ref.tell({ type: 'close' });
-    await clock.runAll();
+    await clock.tick(1_000);
     expect(await outcome(a)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_CANCELLED', details: { reason: 'cancel' } } });
     expect(emitted.filter((e) => e.type === 'stream.end').map((e) => (e as { reason: string }).reason)).toEqual(['cancelled']);
     // The closed session stopped: the address now holds a fresh one (no generation, no history).
