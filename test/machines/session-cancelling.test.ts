@@ -154,6 +154,9 @@ describe('session while cancelling', () => {
     await clock.tick(10);
     expect([ref.snapshot()!.value, ctx()!.pending]).toEqual(['cancelling', undefined]);
     ref.tell({ type: 'close' });
+    await clock.tick(0);
+    // Taken while cancelling (not postponed until idle): the session will close when the stream ends.
+    expect([ref.snapshot()!.value, ctx()!.closeAfter]).toEqual(['cancelling', true]);
     await clock.tick(1_000);
     expect(await outcome(a)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_CANCELLED', details: { reason: 'cancel' } } });
     expect(emitted.filter((e) => e.type === 'stream.end').map((e) => (e as { reason: string }).reason)).toEqual(['cancelled']);
