@@ -330,9 +330,11 @@ export function sessionMachine(options: SessionOptions) {
       supersedePending: fail(({ self }: { self: { id: string } }) => errors.superseded(addressOf(self)), {
         to: ({ context }: { context: SessionContext }) => context.pending!.requestId,
       }),
-      cancelPendingCaller: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'queued'), {
-        to: ({ context }: { context: SessionContext }) => context.pending!.requestId,
-      }),
+      /** The waiting prompt's caller learns what dropped it; without params (a close), errors.cancelled's default reason. */
+      cancelPendingCaller: fail(
+        ({ self }: { self: { id: string } }, params: { reason: 'cancel' | 'disconnected' } | undefined) => errors.cancelled(addressOf(self), 'queued', params?.reason),
+        { to: ({ context }: { context: SessionContext }) => context.pending!.requestId },
+      ),
       clearPending: assign({ pending: undefined }),
       rejectBusy: fail(({ self }: { self: { id: string } }, params: { state: string }) => errors.busy(addressOf(self), params.state), {
         to: ({ self }) => requestId({ self }),
@@ -411,12 +413,18 @@ export function sessionMachine(options: SessionOptions) {
             { guard: 'rejectOpen', actions: { type: 'rejectBusy', params: { state: 'cancelling' } } },
           ],
           cancel: [
-            { guard: 'cancelsPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            {
+              guard: 'cancelsPending',
+              actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, { type: 'cancelPendingCaller', params: { reason: 'cancel' } }, 'clearPending'],
+            },
             { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
           ],
           disconnect: [
             { guard: 'disconnectsOther', actions: { type: 'ignore', params: { reason: 'not the active or waiting request' } } },
-            { guard: 'dropsPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending'] },
+            {
+              guard: 'dropsPending',
+              actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, { type: 'cancelPendingCaller', params: { reason: 'disconnected' } }, 'clearPending'],
+            },
             { guard: 'keepsPending', actions: { type: 'ignore', params: { reason: 'detach policy' } } },
             { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
           ],
