@@ -309,11 +309,9 @@ export function sessionMachine(options: SessionOptions) {
         to: ({ context }: { context: SessionContext }) => context.active!.requestId,
       }),
       /** Rollback: the interrupted turn's prompt leaves the history (its answer never enters it). */
-      dropTurn: assign(({ context }) => {
-        const last = context.history.at(-1);
-        // Runs in streaming, whose history ends with (at least) the active prompt: trimHistory keeps the newest message.
-        return last!.role === 'user' && last!.content === context.active!.prompt ? { history: context.history.slice(0, -1) } : {};
-      }),
+      // Runs in streaming only, whose history always ends with the active prompt: activatePending appends it (trimHistory
+      // keeps the newest message), and recordAnswer, the only other writer, runs only on the way out of streaming or cancelling.
+      dropTurn: assign(({ context }) => ({ history: context.history.slice(0, -1) })),
       failActive: fail(({ event }: { event: AnySessionEvent }) => (event as StreamResult).error ?? new Error('stream failed'), {
         to: ({ context }: { context: SessionContext }) => context.active!.requestId,
       }),
