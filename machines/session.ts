@@ -329,9 +329,10 @@ export function sessionMachine(options: SessionOptions) {
       supersedePending: fail(({ self }: { self: { id: string } }) => errors.superseded(addressOf(self)), {
         to: ({ context }: { context: SessionContext }) => context.pending!.requestId,
       }),
-      /** The waiting prompt's caller learns what dropped it; without params (a close), errors.cancelled's default reason. */
+      /** The waiting prompt's caller learns what dropped it: a cancel, its disconnect, or the session's close (as a running prompt's caller does). */
       cancelPendingCaller: fail(
-        ({ self }: { self: { id: string } }, params: { reason: 'cancel' | 'disconnected' } | undefined) => errors.cancelled(addressOf(self), 'queued', params?.reason),
+        ({ self }: { self: { id: string } }, params: { reason: 'cancel' | 'disconnected' | 'closed' }) =>
+          params.reason === 'closed' ? errors.stopped(addressOf(self), 'the session was closed') : errors.cancelled(addressOf(self), 'queued', params.reason),
         { to: ({ context }: { context: SessionContext }) => context.pending!.requestId },
       ),
       clearPending: assign({ pending: undefined }),
@@ -428,7 +429,10 @@ export function sessionMachine(options: SessionOptions) {
             { actions: { type: 'ignore', params: { reason: 'already cancelling' } } },
           ],
           close: [
-            { guard: 'hasPending', actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, 'cancelPendingCaller', 'clearPending', 'closeAfter'] },
+            {
+              guard: 'hasPending',
+              actions: [{ type: 'dropPending', params: { reason: 'cancelled' } }, { type: 'cancelPendingCaller', params: { reason: 'closed' } }, 'clearPending', 'closeAfter'],
+            },
             { actions: 'closeAfter' },
           ],
           '@stream.closed': [

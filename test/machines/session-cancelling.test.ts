@@ -132,12 +132,14 @@ describe('session while cancelling', () => {
     }
   });
 
-  it('a close drops the waiting prompt (INTERLOCK_CANCELLED, queued) and the session closes once the stream ends', async () => {
+  it('a close drops the waiting prompt (INTERLOCK_ACTOR_STOPPED, "the session was closed", as a running prompt is told) and the session closes once the stream ends', async () => {
     const { clock, rt, ref, ctx, emitted, a, b, bId } = await cancellingWithPending();
     ref.tell({ type: 'close' });
     await clock.tick(10);
     expect(emitted.filter((e) => e.type === 'prompt.dropped')).toEqual([{ type: 'prompt.dropped', requestId: bId, reason: 'cancelled' }]);
-    expect(await outcome(b)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_CANCELLED', details: { phase: 'queued' } } });
+    const dropped = await outcome(b);
+    expect(dropped).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_ACTOR_STOPPED', details: { reason: 'the session was closed' } } });
+    expect((dropped as { reason: Error }).reason.message).not.toContain("caller's signal");
     await clock.tick(1_000);
     expect(emitted.filter((e) => e.type === 'stream.end')).toEqual([{ type: 'stream.end', gen: 1, requestId: expect.any(String), reason: 'interrupted' }]);
     expect(await outcome(a)).toMatchObject({ status: 'rejected', reason: { code: 'INTERLOCK_SUPERSEDED' } });
