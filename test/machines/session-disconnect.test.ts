@@ -4,35 +4,12 @@
  * disconnect delivered late, after its request ended, never touches a newer one.
  */
 import { describe, expect, it } from 'vitest';
-import { sessionKind, type DisconnectPolicy, type SessionContext, type SessionEmitted } from '../../machines/session.js';
-import { createRuntime, simulated, SimulatedClock, type BusRecord } from '../../src/index.js';
-import type { Provider } from '../../src/providers/types.js';
+import type { DisconnectPolicy } from '../../machines/session.js';
 import { outcome, track } from '../helpers/outcome.js';
-
-const TEXT = 'a b c d e f g h';
+import { sessionWorld, TEXT } from './sessionWorld.js';
 
 function world(onDisconnect: DisconnectPolicy, options: { ignoreAbort?: boolean } = {}) {
-  const clock = new SimulatedClock();
-  const inner = simulated({ clock, tokensPerSecond: 10, text: TEXT });
-  const aborts: number[] = [];
-  let calls = 0;
-  const provider: Provider = {
-    name: 'recording',
-    stream: (request, signal) => {
-      const n = ++calls;
-      signal.addEventListener('abort', () => aborts.push(n), { once: true });
-      // Ignoring the abort: the first stream gets a signal that never fires.
-      return inner.stream(request, options.ignoreAbort && n === 1 ? new AbortController().signal : signal);
-    },
-  };
-  const rt = createRuntime({ clock, kinds: { session: sessionKind({ provider, onDisconnect }) } });
-  const ref = rt.ref('session/1');
-  const emitted: SessionEmitted[] = [];
-  rt.events$.subscribe((r: BusRecord) => {
-    if (r.type === 'emitted') emitted.push((r.data as { event: SessionEmitted }).event);
-  });
-  const ctx = () => ref.snapshot()!.context as SessionContext;
-  return { clock, rt, ref, aborts, emitted, ctx };
+  return sessionWorld({ onDisconnect }, { ignoreFirstAbort: options.ignoreAbort });
 }
 
 describe('disconnect { requestId }', () => {
