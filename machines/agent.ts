@@ -208,7 +208,11 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       fenceWork: fenceTask(() => 'work'),
       answer: reply(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { output: unknown }).output, { to: inflightTo }),
       failWork: fail(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { error: unknown }).error, { to: inflightTo }),
-      failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running'), { to: inflightTo }),
+      /**
+       * Built only for a caller who still waits, and so only for a `cancel` event: a caller's own
+       * signal or deadline has already answered it (the runtime settles it before it sends the cancel).
+       */
+      failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running', 'cancel'), { to: inflightTo }),
       failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure!), {
         to: inflightTo,
       }),

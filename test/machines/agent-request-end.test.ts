@@ -1,6 +1,6 @@
 /**
  * How a request's life ends in the agent: a cancelled request is answered as soon as its
- * work stops (not at the cancel deadline), work that outlives its deadline is fenced so the
+ * work stops (not at the cancel deadline), naming the `cancel` event that stopped it; work that outlives its deadline is fenced so the
  * next request runs alone, and a request that has ended is forgotten, so a later switch
  * (which re-runs the request it interrupted) runs nothing again.
  */
@@ -9,6 +9,14 @@ import { outcome, rejected, track } from '../helpers/outcome.js';
 import { agentWorld, quota, type AgentWorld } from './agentWorld.js';
 
 const code = (e: unknown) => (e as { code?: string }).code;
+
+/** What the caller of a request cancelled by a `cancel` event is told. */
+const CANCELLED_BY_EVENT = {
+  code: 'INTERLOCK_CANCELLED',
+  message: "Request to 'agent/a1' was cancelled by a 'cancel' event while running.",
+  details: { phase: 'running', reason: 'cancel' },
+};
+const told = (e: unknown) => ({ code: code(e), message: (e as Error).message, details: (e as { details?: unknown }).details });
 
 describe('a cancelled request', () => {
   it.each([
@@ -22,7 +30,7 @@ describe('a cancelled request', () => {
     await w.settle();
     expect(w.state()).toBe('cancelling');
     stop(w);
-    expect(code(await rejected(first, w.clock))).toBe('INTERLOCK_CANCELLED');
+    expect(told(await rejected(first, w.clock))).toEqual(CANCELLED_BY_EVENT);
     expect(w.state()).toBe('idle');
     const second = w.ref.ask({ type: 'request', input: 'two' });
     await w.settle();
@@ -92,7 +100,7 @@ describe('a request that has ended is forgotten: the next switch re-runs nothing
     const w = agentWorld({ subs: ['A', 'B', 'C'], cancelDeadlineMs: 1_000 });
     const { request } = await cancelled(w);
     await stop(w);
-    expect(code(await rejected(request, w.clock))).toBe('INTERLOCK_CANCELLED');
+    expect(told(await rejected(request, w.clock))).toEqual(CANCELLED_BY_EVENT);
     await switchAfterwards(w);
     await w.close();
   });
