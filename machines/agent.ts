@@ -153,17 +153,26 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
 
   return setup({
     types: {} as { context: AgentContext; events: AgentEvent | AgentInternalEvent; emitted: AgentEmitted; input: AgentCarry | undefined },
+    // A guard is asked only about the event of the transitions that name it (XState's can()
+    // and send() look at the transitions of the event's own type), so none tests the type.
     guards: {
-      currentEpoch: ({ context, event }) => event.type === 'subscription.failed' && event.epoch === context.epoch,
-      /** A report that names no epoch cannot be placed: refused explicitly, never taken for stale. */
-      noEpoch: ({ event }) => event.type === 'subscription.failed' && typeof (event as { epoch?: unknown }).epoch !== 'number',
-      subscriptionFailure: ({ event }) => event.type === '@work.error' && isSubscriptionFailure(event.error),
+      /** Only subscription.failed transitions ask. */
+      currentEpoch: ({ context, event }) => (event as { epoch?: unknown }).epoch === context.epoch,
+      /** A report that names no epoch cannot be placed: refused explicitly, never taken for stale. Only subscription.failed transitions ask. */
+      noEpoch: ({ event }) => typeof (event as { epoch?: unknown }).epoch !== 'number',
+      /** Only processing's @work.error transition asks. */
+      subscriptionFailure: ({ event }) => isSubscriptionFailure((event as { error: unknown }).error),
       viable: ({ context }) => nextViable(context, now()) !== undefined,
       retryInflight: ({ context }) => context.inflight !== undefined && !context.inflight.retried,
       attemptsLeft: ({ context }) => context.attempt + 1 < restartAttempts,
-      cancelsInflight: ({ context, event }) =>
-        // Stryker disable next-line OptionalChaining: this guard is used only in processing, which is entered only by takeRequest or by ready's retryInflight guard, so inflight is set there
-        event.type === 'cancel' && (event.requestId === undefined || event.requestId === context.inflight?.requestId),
+      /**
+       * Only processing's cancel transition asks, and processing is entered only by takeRequest
+       * or by ready's retryInflight guard, so a request is in flight there.
+       */
+      cancelsInflight: ({ context, event }) => {
+        const named = (event as { requestId?: string }).requestId;
+        return named === undefined || named === context.inflight!.requestId;
+      },
     },
     delays: {
       restartTimeout: () => options.restartTimeoutMs ?? 30_000,
@@ -199,7 +208,11 @@ export function agentMachine<TInput = unknown, TOutput = unknown>(options: Agent
       fenceWork: fenceTask(() => 'work'),
       answer: reply(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { output: unknown }).output, { to: inflightTo }),
       failWork: fail(({ event }: { event: AgentEvent | AgentInternalEvent }) => (event as { error: unknown }).error, { to: inflightTo }),
-      failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running'), { to: inflightTo }),
+      /**
+       * Built only for a caller who still waits, and so only for a `cancel` event: a caller's own
+       * signal or deadline has already answered it (the runtime settles it before it sends the cancel).
+       */
+      failCancelled: fail(({ self }: { self: { id: string } }) => errors.cancelled(addressOf(self), 'running', 'cancel'), { to: inflightTo }),
       failUnavailable: fail(({ self, context }: { self: { id: string }; context: AgentContext }) => errors.agentUnavailable(addressOf(self), context.failure!), {
         to: inflightTo,
       }),

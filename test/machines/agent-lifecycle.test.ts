@@ -53,7 +53,7 @@ describe('cancelling the running request', () => {
     w.ref.tell({ type: 'cancel', ...(requestId === undefined ? {} : { requestId }) });
     await w.clock.tick(0);
     expect(signals.map((s) => s.aborted)).toEqual([true]);
-    expect(await chat).toEqual({ ok: false, code: 'INTERLOCK_CANCELLED', message: "Request to 'agent/a1' was cancelled by its caller's signal while running." });
+    expect(await chat).toEqual({ ok: false, code: 'INTERLOCK_CANCELLED', message: "Request to 'agent/a1' was cancelled by a 'cancel' event while running." });
     expect(w.ref.snapshot()!.value).toBe('idle');
     await w.rt.shutdown();
   });
