@@ -124,20 +124,22 @@ export class SimulatedClock implements Clock {
     await flushMicrotasks();
   }
 
-  /** Fires timers until none is left (bounded, so a self-rescheduling timer cannot hang a test). */
+  /**
+   * Fires timers until none is left, at most `maxTimers` of them (so a self-rescheduling
+   * timer cannot hang a test): rejects if one is still pending after that many.
+   */
   async runAll(maxTimers = 100_000): Promise<void> {
     await flushMicrotasks();
-    for (let i = 0; i < maxTimers; i++) {
-      if (this.nextAt() === undefined) return;
+    for (let fired = 0; this.nextAt() !== undefined; fired++) {
+      if (fired >= maxTimers) throw new Error(`SimulatedClock.runAll: still ${this.live} timers after firing ${maxTimers}`);
       this.fireNext();
       await flushMicrotasks();
     }
-    throw new Error(`SimulatedClock.runAll: still ${this.live} timers after firing ${maxTimers}`);
   }
 
+  /** Fires the first live timer; every caller has just seen nextAt() answer a time, so there is one. */
   private fireNext(): void {
-    const timer = this.pop();
-    if (!timer) return;
+    const timer = this.pop()!;
     this.time = Math.max(this.time, timer.at);
     timer.cancelled = true;
     this.live--;
@@ -148,8 +150,12 @@ export class SimulatedClock implements Clock {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
   }
 
+  /** Earlier first; at the same instant, the one set first. */
   private less(a: SimTimer, b: SimTimer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+    if (a.at < b.at) return true;
+    if (a.at > b.at) return false;
+    // Stryker disable next-line EqualityOperator: `<=` only (the same-instant order test kills `>=`): seqs are unique (seq++ per timer) and less() never compares a timer with itself, so two timers never tie
+    return a.seq < b.seq;
   }
 
   private push(t: SimTimer): void {

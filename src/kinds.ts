@@ -284,21 +284,26 @@ function optionalFunction(v: unknown, name: string, fail: Fail): unknown {
   return v;
 }
 
+// Number.isInteger and Number.isFinite never coerce: both are false for every non-number,
+// so they check the type as well (a separate `typeof v !== 'number'` could never decide).
+const isInteger = (v: unknown): v is number => Number.isInteger(v);
+const isFiniteNumber = (v: unknown): v is number => Number.isFinite(v);
+
 function int(v: unknown, name: string, min: number, dflt: number, fail: Fail): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(`\`${name}\` must be an integer >= ${min}, got ${String(v)}`);
+  if (!isInteger(v) || v < min) throw fail(`\`${name}\` must be an integer >= ${min}, got ${String(v)}`);
   return v;
 }
 
 function positive(v: unknown, name: string, dflt: number, fail: Fail): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw fail(`\`${name}\` must be a positive number, got ${String(v)}`);
+  if (!isFiniteNumber(v) || v <= 0) throw fail(`\`${name}\` must be a positive number, got ${String(v)}`);
   return v;
 }
 
 function nonNegative(v: unknown, name: string, dflt: number, fail: Fail): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw fail(`\`${name}\` must be a number >= 0, got ${String(v)}`);
+  if (!isFiniteNumber(v) || v < 0) throw fail(`\`${name}\` must be a number >= 0, got ${String(v)}`);
   return v;
 }
 

@@ -21,7 +21,9 @@ export class Persistence {
       try {
         result = this.store.load(address);
       } catch (err) {
-        return failed(err);
+        // Reported as a rejection would be, a microtask later: the send that activated the
+        // address is queued by then, so its caller learns why the actor stopped.
+        return void Promise.reject(err).catch(failed);
       }
       if (isPromise(result)) result.then(loaded, failed);
       else loaded(result);
