@@ -68,14 +68,18 @@ export class TickWheel {
   }
 
   private fire(slot: Slot): void {
-    if (this.slots.get(slot.at) === slot) this.slots.delete(slot.at);
+    // The map holds this very slot: a slot leaves it only here or in cancel(), which clears
+    // its timer, and sleep() adds a slot only where none is.
+    this.slots.delete(slot.at);
     const sleepers = slot.sleepers;
     // Sleepers that go back to sleep while this runs land in a later slot (ms > 0).
+    // Stryker disable next-line EqualityOperator: sleepers[length] is undefined, which the loop skips
     for (let i = 0; i < sleepers.length; i++) {
       const s = sleepers[i];
       if (s === undefined) continue;
       sleepers[i] = undefined;
       s.slot = undefined;
+      // Stryker disable next-line UpdateOperator: once fire() took the slot out of the map, `live` is read only by cancel(), whose `slots.get(at) === slot` is then false
       slot.live--;
       s.wake();
     }

@@ -86,6 +86,7 @@ async function* streamChat(target: Target, request: ChatRequest, signal: AbortSi
   // Owned by this request alone: the caller's abort and our own exits both land here.
   const controller = new AbortController();
   const forward = (): void => controller.abort(signal.reason);
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal fires 'abort' at most once, and the finally below removes the listener
   signal.addEventListener('abort', forward, { once: true });
   try {
     const response = await connect(target, request, controller.signal, signal);
@@ -111,8 +112,9 @@ async function connect(target: Target, request: ChatRequest, fetchSignal: AbortS
     model: request.model ?? target.model,
     messages: request.messages,
     stream: true,
-    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+    // JSON.stringify leaves out a field whose value is undefined: an unset option is not sent.
+    temperature: request.temperature,
+    max_tokens: request.maxTokens,
   };
   try {
     return await target.fetch(target.endpoint, {
@@ -155,7 +157,8 @@ async function* readChunks(
   for (;;) {
     if (signal.aborted) throw cancelled(target, 'streaming', signal.reason);
     const read = await readNext(target, reader, signal);
-    if (!overflow) parser.feed(read.done ? decoder.decode() : decoder.decode(read.value, { stream: true }));
+    // `overflow` is false here: the parser sets it only inside feed(), and the stream ends just below.
+    parser.feed(read.done ? decoder.decode() : decoder.decode(read.value, { stream: true }));
     if (overflow) {
       throw new InterlockError(
         'INTERLOCK_UPSTREAM_PROTOCOL',
@@ -291,17 +294,19 @@ async function readExcerpt(target: Target, response: Response, signal: AbortSign
   const decoder = new TextDecoder();
   let text = '';
   let bytes = 0;
-  try {
-    while (bytes < ERROR_BODY_BYTES) {
-      const read = await reader.read();
-      if (read.done) break;
-      bytes += read.value.byteLength;
-      text += decoder.decode(read.value, { stream: true });
+  while (bytes < ERROR_BODY_BYTES) {
+    let read: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      read = await reader.read();
+    } catch {
+      if (signal.aborted) throw cancelled(target, 'connecting', signal.reason);
+      // The connection broke while reading an error body: the status alone still
+      // explains the failure, so report it with whatever text arrived.
+      break;
     }
-  } catch {
-    if (signal.aborted) throw cancelled(target, 'connecting', signal.reason);
-    // The connection broke while reading an error body: the status alone still
-    // explains the failure, so report it with whatever text arrived.
+    if (read.done) break;
+    bytes += read.value.byteLength;
+    text += decoder.decode(read.value, { stream: true });
   }
   return text + decoder.decode();
 }
@@ -334,7 +339,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function numberOr0(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  // Number.isFinite() is false for every non-number (it does not convert).
+  return Number.isFinite(value) ? (value as number) : 0;
 }
 
 function excerpt(text: string): string {

@@ -29,7 +29,7 @@ export interface SimulatedOptions {
 
 export function simulated(options: SimulatedOptions = {}): Provider {
   const tokensPerSecond = options.tokensPerSecond ?? 50;
-  if (typeof tokensPerSecond !== 'number' || !Number.isFinite(tokensPerSecond) || tokensPerSecond <= 0) {
+  if (!Number.isFinite(tokensPerSecond) || tokensPerSecond <= 0) {
     throw new InterlockError(
       'INTERLOCK_INVALID_CONFIG',
       `simulated: tokensPerSecond must be a finite number above 0, got ${String(tokensPerSecond)}. Pass e.g. { tokensPerSecond: 50 }.`,
@@ -146,6 +146,7 @@ class SimulatedStream implements AsyncIterableIterator<ProviderChunk>, Sleeper {
       this.finish();
       return Promise.reject(cancelled(this.name, this.signal.reason));
     }
+    // Stryker disable next-line ConditionalExpression: '→ true' is equivalent: the stage is FRESH or OPEN here, and adding the same listener object again is a no-op (EventTarget keeps one per type, listener and capture); '→ false' (no listener) is killed by the abort-while-waiting tests
     if (this.stage === FRESH) {
       this.stage = OPEN;
       // One abort listener for the whole stream, not one per token (adding and removing one
@@ -167,7 +168,9 @@ class SimulatedStream implements AsyncIterableIterator<ProviderChunk>, Sleeper {
   }
 
   private finish(): void {
-    if (this.stage === OPEN) this.signal.removeEventListener('abort', this);
+    // Off the signal whatever the stage: removing a listener that is not there (never added,
+    // gone with the `once` abort, or removed by an earlier finish()) is a no-op.
+    this.signal.removeEventListener('abort', this);
     this.stage = ENDED;
     this.wheel.cancel(this);
     this.waiting = this.resolve = this.reject = undefined;
