@@ -51,7 +51,14 @@ interface StreamState {
 }
 
 export function openAICompatible(options: OpenAICompatibleOptions): Provider {
-  if (typeof options?.baseURL !== 'string' || !/^https?:\/\//.test(options.baseURL)) {
+  const baseURL: unknown = options?.baseURL;
+  if (typeof baseURL !== 'string') {
+    throw new InterlockError(
+      'INTERLOCK_INVALID_CONFIG',
+      `openAICompatible: baseURL must be a string, got ${baseURL instanceof URL ? 'a URL object (pass its .href)' : baseURL === null ? 'null' : typeof baseURL}. Pass the API root, e.g. 'http://localhost:11434/v1'.`,
+    );
+  }
+  if (!/^https?:\/\//.test(baseURL)) {
     throw new InterlockError(
       'INTERLOCK_INVALID_CONFIG',
       `openAICompatible: baseURL ${JSON.stringify(options?.baseURL)} is not an http(s) URL. Pass the API root, e.g. 'http://localhost:11434/v1'.`,

@@ -9,7 +9,8 @@ import type { ChatRequest, ProviderChunk } from '../../src/providers/types.js';
 import { deltaEvent, sse, startScripted, type ScriptedServer } from './scriptedServer.js';
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'Hello.' }] };
-const BASE_URL_FIX = "is not an http(s) URL. Pass the API root, e.g. 'http://localhost:11434/v1'.";
+const BASE_URL_EXAMPLE = "Pass the API root, e.g. 'http://localhost:11434/v1'.";
+const BASE_URL_FIX = `is not an http(s) URL. ${BASE_URL_EXAMPLE}`;
 const MODEL_FIX = "openAICompatible: model must be a non-empty string. Pass the model the server should run, e.g. 'llama3.2'.";
 
 function thrown(make: () => unknown): unknown {
@@ -23,11 +24,12 @@ function thrown(make: () => unknown): unknown {
 
 describe('openAICompatible refuses options it cannot use with INTERLOCK_INVALID_CONFIG', () => {
   it.each([
-    { name: 'no options at all', options: undefined, message: `openAICompatible: baseURL undefined ${BASE_URL_FIX}` },
-    { name: 'no baseURL', options: { model: 'm' }, message: `openAICompatible: baseURL undefined ${BASE_URL_FIX}` },
+    { name: 'no options at all', options: undefined, message: `openAICompatible: baseURL must be a string, got undefined. ${BASE_URL_EXAMPLE}` },
+    { name: 'no baseURL', options: { model: 'm' }, message: `openAICompatible: baseURL must be a string, got undefined. ${BASE_URL_EXAMPLE}` },
+    { name: 'a null baseURL', options: { baseURL: null, model: 'm' }, message: `openAICompatible: baseURL must be a string, got null. ${BASE_URL_EXAMPLE}` },
     { name: 'a baseURL without a scheme', options: { baseURL: 'localhost:11434/v1', model: 'm' }, message: `openAICompatible: baseURL "localhost:11434/v1" ${BASE_URL_FIX}` },
     { name: 'a baseURL with a space before the scheme', options: { baseURL: ' http://localhost:11434/v1', model: 'm' }, message: `openAICompatible: baseURL " http://localhost:11434/v1" ${BASE_URL_FIX}` },
-    { name: 'a baseURL that is a URL object, not a string', options: { baseURL: new URL('http://localhost:11434/v1'), model: 'm' }, message: `openAICompatible: baseURL "http://localhost:11434/v1" ${BASE_URL_FIX}` },
+    { name: 'a baseURL that is a URL object, not a string', options: { baseURL: new URL('http://localhost:11434/v1'), model: 'm' }, message: `openAICompatible: baseURL must be a string, got a URL object (pass its .href). ${BASE_URL_EXAMPLE}` },
     { name: 'no model', options: { baseURL: 'http://localhost:11434/v1' }, message: MODEL_FIX },
     { name: 'an empty model', options: { baseURL: 'http://localhost:11434/v1', model: '' }, message: MODEL_FIX },
     { name: 'a model that is not a string', options: { baseURL: 'https://api.example.com/v1', model: 42 }, message: MODEL_FIX },
