@@ -61,7 +61,7 @@ export function openAICompatible(options: OpenAICompatibleOptions): Provider {
   if (!/^https?:\/\//.test(baseURL)) {
     throw new InterlockError(
       'INTERLOCK_INVALID_CONFIG',
-      `openAICompatible: baseURL ${JSON.stringify(options?.baseURL)} is not an http(s) URL. Pass the API root, e.g. 'http://localhost:11434/v1'.`,
+      `openAICompatible: baseURL ${JSON.stringify(baseURL)} is not an http(s) URL. Pass the API root, e.g. 'http://localhost:11434/v1'.`,
     );
   }
   if (typeof options.model !== 'string' || options.model === '') {
