@@ -39,6 +39,10 @@ describe('WebSocket options at attachWebSocket', () => {
     ['an authorize that is not a function', { authorize: true }, '`authorize` must be a function'],
     ['a rateLimit.perSecond of 0', { rateLimit: { perSecond: 0, burst: 1 } }, '`rateLimit.perSecond` must be an integer >= 1, got 0'],
     ['a fractional rateLimit.burst', { rateLimit: { perSecond: 1, burst: 0.5 } }, '`rateLimit.burst` must be an integer >= 1, got 0.5'],
+    ['a rateLimit without burst', { rateLimit: { perSecond: 10 } }, '`rateLimit.burst` must be an integer >= 1, got undefined'],
+    ['a rateLimit without perSecond', { rateLimit: { burst: 10 } }, '`rateLimit.perSecond` must be an integer >= 1, got undefined'],
+    ['a null rateLimit', { rateLimit: null }, '`rateLimit` must be { perSecond, burst } or false, got null'],
+    ['a rateLimit of true', { rateLimit: true }, '`rateLimit` must be { perSecond, burst } or false, got true'],
     ['a hardLimitBytes below highWaterBytes', { highWaterBytes: 10, hardLimitBytes: 9 }, '`hardLimitBytes` must be >= `highWaterBytes`'],
     ...counts.flatMap((name): [string, unknown, string][] => [
       [`${name} 0`, { [name]: 0 }, `\`${name}\` must be an integer >= 1, got 0`],
