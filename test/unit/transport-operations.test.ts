@@ -36,7 +36,7 @@ interface Log {
   asked: AuthorizeRequest[];
 }
 
-function setupOps(options: { authorize?: Authorize; maxSubscriptions?: number; onPush?: (ops: Operations) => void } = {}) {
+function setupOps(options: { authorize?: Authorize; maxSubscriptions?: number; onPush?: (ops: Operations) => void; now?: () => number } = {}) {
   const clock = new SimulatedClock(5_000);
   const rt = createRuntime({ kinds: { vault: { machine, publicEvents: ['inc', 'get', 'never'] } }, clock }) as unknown as Runtime;
   runtimes.push(rt);
@@ -52,7 +52,8 @@ function setupOps(options: { authorize?: Authorize; maxSubscriptions?: number; o
   const host: OperationsHost = {
     ctx: {
       runtime: rt,
-      limits: resolveOptions({ clock, maxSubscriptions: options.maxSubscriptions ?? 100 }),
+      // The transport's clock may differ from the runtime's (`now` stands in for a failing one).
+      limits: resolveOptions({ clock: options.now ? { now: options.now, setTimeout: clock.setTimeout.bind(clock), clearTimeout: clock.clearTimeout.bind(clock) } : clock, maxSubscriptions: options.maxSubscriptions ?? 100 }),
       base: 1_000_000,
       kinds: new Set(['vault']),
       verify: () => true,
@@ -233,5 +234,42 @@ describe('Operations of one connection', () => {
     expect(rt.view('vault/1')!.postponed).toBe(0);
     ops.subscribe({ type: 'subscribe', id: 's', payload: { address: 'vault/2' } });
     expect([log.closes, log.errors, log.results]).toEqual([[], [], []]);
+  });
+  it('answers a subscription whose start fails with an error on its id, and frees the id and its slot', async () => {
+    let fail = true;
+    const { rt, ops, log } = setupOps({
+      maxSubscriptions: 1,
+      now: () => {
+        if (fail) throw new Error('clock failure');
+        return 0;
+      },
+    });
+    rt.tell('vault/1', { type: 'inc' } as never);
+    await flush();
+    ops.subscribe({ type: 'subscribe', id: 's', payload: { address: 'vault/1' } });
+    expect(log.errors.map((e) => [e.id, e.err.message])).toEqual([['s', 'clock failure']]);
+    fail = false;
+    ops.subscribe({ type: 'subscribe', id: 's', payload: { address: 'vault/1' } });
+    expect([log.closes, log.errors.length]).toEqual([[], 1]);
+    expect(log.pushes.filter((p) => p.text.includes('"id":"s"'))).toHaveLength(1);
+  });
+
+  it('sends no error for a subscription whose start fails after its connection closed', async () => {
+    let calls = 0;
+    const { rt, ops, log } = setupOps({
+      onPush: (o) => o.closeAll(),
+      now: () => {
+        if (++calls === 2) throw new Error('clock failure');
+        return 0;
+      },
+    });
+    for (const a of ['vault/1', 'vault/2']) rt.tell(a, { type: 'inc' } as never);
+    await flush();
+    // Points of another boot: each address is answered with its current snapshot, stamped with now().
+    const since = { 'vault/1': { epoch: 1, seq: 1 }, 'vault/2': { epoch: 1, seq: 1 } };
+    ops.subscribe({ type: 'subscribe', id: 'p', payload: { pattern: 'vault/*', since } });
+    expect(calls).toBe(2);
+    expect(log.pushes).toHaveLength(1);
+    expect(log.errors).toEqual([]);
   });
 });
