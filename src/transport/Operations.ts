@@ -108,11 +108,13 @@ export class Operations {
     } catch (err) {
       return this.host.sendError(id, err);
     }
+    // Stryker disable next-line ObjectLiteral,StringLiteral: `kind` is read only by remove(), as `=== 'subscription'`, which neither undefined nor '' is
     const op: Op = { kind: 'request' };
     this.ops.set(id, op);
     return this.decide(id, op, { address, pattern: false, action: m.type }, () => {
       const { runtime, limits } = this.host.ctx;
-      const options = payload.priority === undefined ? {} : { priority: payload.priority as Priority };
+      // No priority reads as 'normal' (validate and Delivery test `priority !== undefined` / `?? 'normal'`).
+      const options = { priority: payload.priority as Priority | undefined };
       try {
         runtime.checkPublic(address, event);
         if (m.type === 'send') {
@@ -192,6 +194,7 @@ export class Operations {
   private remove(id: string): void {
     const op = this.ops.get(id);
     this.ops.delete(id);
+    // Stryker disable next-line OptionalChaining: every caller removes an id it just found in the table (each checks `ops.get(id) === op` or `ops.get(id)` first, or runs synchronously after setting it)
     if (op?.kind === 'subscription') this.subscriptions--;
   }
 

@@ -19,6 +19,7 @@ export class TokenBucket {
   /** Takes one token; false when the bucket is empty. */
   take(): boolean {
     const t = this.now();
+    // Stryker disable next-line EqualityOperator: at t === this.at the refill adds 0 tokens and sets `at` to the value it has
     if (t > this.at) {
       this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) * this.perSecond) / 1000);
       this.at = t;

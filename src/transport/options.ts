@@ -121,11 +121,12 @@ const KEYS = new Set([
 export function resolveOptions(o: WebSocketOptions): TransportLimits {
   const fail = (why: string) => errors.invalidConfig(why, 'WebSocket options');
   for (const k of Object.keys(o)) if (!KEYS.has(k)) throw fail(`unknown option '${k}' (known: ${[...KEYS].join(', ')})`);
-  const n = (v: number | undefined, name: string, dflt: number, min = 1): number => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(`\`${name}\` must be an integer >= ${min}, got ${String(v)}`);
-    return v;
+  // Number.isInteger is false for whatever is not a number, so no typeof check is needed.
+  const whole = (v: number | undefined, name: string): number => {
+    if (!Number.isInteger(v) || (v as number) < 1) throw fail(`\`${name}\` must be an integer >= 1, got ${String(v)}`);
+    return v as number;
   };
+  const n = (v: number | undefined, name: string, dflt: number): number => (v === undefined ? dflt : whole(v, name));
   const path = o.path ?? '/ws';
   if (typeof path !== 'string' || !path.startsWith('/')) throw fail(`\`path\` must start with '/', got ${String(path)}`);
   if (o.origins !== undefined && (!Array.isArray(o.origins) || o.origins.some((x) => typeof x !== 'string' || x.includes('*')))) {
@@ -134,7 +135,11 @@ export function resolveOptions(o: WebSocketOptions): TransportLimits {
   for (const f of ['authenticate', 'authorize'] as const) if (o[f] !== undefined && typeof o[f] !== 'function') throw fail(`\`${f}\` must be a function`);
   let rate: TransportLimits['rate'] = { perSecond: 100, burst: 200 };
   if (o.rateLimit === false) rate = undefined;
-  else if (o.rateLimit !== undefined) rate = { perSecond: n(o.rateLimit.perSecond, 'rateLimit.perSecond', 0), burst: n(o.rateLimit.burst, 'rateLimit.burst', 0) };
+  else if (o.rateLimit !== undefined) {
+    // Both fields are required: a missing burst used to mean a bucket of 0, which closed every connection at its first frame.
+    if (typeof o.rateLimit !== 'object' || o.rateLimit === null) throw fail(`\`rateLimit\` must be { perSecond, burst } or false, got ${String(o.rateLimit)}`);
+    rate = { perSecond: whole(o.rateLimit.perSecond, 'rateLimit.perSecond'), burst: whole(o.rateLimit.burst, 'rateLimit.burst') };
+  }
   const limits: TransportLimits = {
     path,
     origins: new Set(o.origins ?? []),
