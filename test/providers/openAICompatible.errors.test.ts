@@ -1,20 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAICompatible } from '../../src/providers/openAICompatible.js';
-import type { ChatRequest, ProviderChunk } from '../../src/providers/types.js';
+import type { ChatRequest } from '../../src/providers/types.js';
+import { drain } from './drain.js';
 import { startUpstream, waitUntil, type Upstream } from '../fixtures/upstream.js';
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'Hello.' }] };
 
-/** Iterates to the end and returns what arrived before the error (or undefined if none). */
-async function drain(iterable: AsyncIterable<ProviderChunk>): Promise<{ chunks: ProviderChunk[]; error: unknown }> {
-  const chunks: ProviderChunk[] = [];
-  try {
-    for await (const chunk of iterable) chunks.push(chunk);
-  } catch (error) {
-    return { chunks, error };
-  }
-  return { chunks, error: undefined };
-}
 
 /** A fetch that answers every request with this body, for wire shapes the fixture does not speak. */
 function answering(body: string, contentType: string): typeof fetch {

@@ -9,21 +9,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAICompatible } from '../../src/providers/openAICompatible.js';
 import type { ChatRequest, Provider, ProviderChunk } from '../../src/providers/types.js';
+import { drain } from './drain.js';
 import { outcome } from '../helpers/outcome.js';
 import { deltaEvent, sse, startScripted, type Exchange, type ScriptedServer } from './scriptedServer.js';
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'Hello.' }] };
 const DONE = sse('[DONE]');
 
-async function drain(iterable: AsyncIterable<ProviderChunk>): Promise<{ chunks: ProviderChunk[]; error: unknown }> {
-  const chunks: ProviderChunk[] = [];
-  try {
-    for await (const chunk of iterable) chunks.push(chunk);
-  } catch (error) {
-    return { chunks, error };
-  }
-  return { chunks, error: undefined };
-}
 
 describe('openAICompatible over a scripted SSE server', () => {
   let server: ScriptedServer;
