@@ -50,18 +50,20 @@ interface StreamState {
   usage: { promptTokens: number; completionTokens: number } | undefined;
 }
 
+const BASE_URL_EXAMPLE = "Pass the API root, e.g. 'http://localhost:11434/v1'.";
+
 export function openAICompatible(options: OpenAICompatibleOptions): Provider {
   const baseURL: unknown = options?.baseURL;
   if (typeof baseURL !== 'string') {
     throw new InterlockError(
       'INTERLOCK_INVALID_CONFIG',
-      `openAICompatible: baseURL must be a string, got ${baseURL instanceof URL ? 'a URL object (pass its .href)' : baseURL === null ? 'null' : typeof baseURL}. Pass the API root, e.g. 'http://localhost:11434/v1'.`,
+      `openAICompatible: baseURL must be a string, got ${baseURL instanceof URL ? 'a URL object (pass its .href)' : baseURL === null ? 'null' : typeof baseURL}. ${BASE_URL_EXAMPLE}`,
     );
   }
   if (!/^https?:\/\//.test(baseURL)) {
     throw new InterlockError(
       'INTERLOCK_INVALID_CONFIG',
-      `openAICompatible: baseURL ${JSON.stringify(baseURL)} is not an http(s) URL. Pass the API root, e.g. 'http://localhost:11434/v1'.`,
+      `openAICompatible: baseURL ${JSON.stringify(baseURL)} is not an http(s) URL. ${BASE_URL_EXAMPLE}`,
     );
   }
   if (typeof options.model !== 'string' || options.model === '') {
