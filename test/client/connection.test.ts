@@ -236,7 +236,7 @@ describe('a client connection', () => {
     expect(await told.closed()).toStrictEqual({ code: 4403, reason: 'Forbidden', retryable: false });
   });
 
-  it('counts a socket that refuses close() while connecting as gone at once', async () => {
+  it('counts a socket that refuses close() while connecting as gone at once, and closes it once it opens', async () => {
     const server = track(await fakeServer());
     const RefusesCloseWhileConnecting = class extends NodeWebSocket {
       override close(code?: number, reason?: string): void {
@@ -248,5 +248,9 @@ describe('a client connection', () => {
     clock.advance(100); // before the socket could open
     expect(await closed()).toStrictEqual({ code: 4504, reason: 'no connection_ack in time', retryable: true });
     expect(await outcome(connection.gone)).toEqual({ status: 'fulfilled', value: undefined });
+    // Not left open: the server sees it closed with the same code and reason.
+    const conn = await bounded(server.nextConnection(), 'the connection');
+    expect(await bounded(conn.closed, 'the server-side close')).toEqual({ code: 4504, reason: 'no connection_ack in time' });
+    expect(conn.received).toEqual([]);
   });
 });
