@@ -5,9 +5,10 @@
  * and one `closed` report saying whether the client should reconnect. What to do with
  * subscriptions and requests is the Client's business, not this file's.
  *
- * Lifecycle: connecting → open (init sent) → acked → closed. Every method has a guard for
- * the states it makes sense in; `closed` is reported exactly once, and no handler runs
- * after it (the socket's handlers are swapped for no-ops).
+ * Lifecycle: connecting (the init is sent once the socket opens) → acked → closed.
+ * `closed` is reported exactly once, and no socket handler runs after it: finish() swaps
+ * them for no-ops, so the handlers need no guard against a closed state (and `open`,
+ * `message` and `close` each fire once a socket, or per frame).
  */
 import type { Clock } from '../clock.js';
 import {
@@ -64,13 +65,14 @@ export interface ConnectionHandlers {
   closed(info: CloseInfo): void;
 }
 
-type State = 'connecting' | 'open' | 'acked' | 'closed';
+type State = 'connecting' | 'acked' | 'closed';
 
 export class Connection {
   private state: State = 'connecting';
   private readonly socket: WebSocketLike;
   private ackTimer: unknown;
   private keepAliveTimer: unknown;
+  // Stryker disable next-line BooleanLiteral: read only by a keep-alive tick, and the first tick follows the ack, whose frame set it (received())
   private heardSinceTick = false;
   private lastError: SocketErrorEvent | undefined;
   private settle!: () => void;
@@ -106,7 +108,9 @@ export class Connection {
 
   /** Sends a message; only after the ack (the Client queues what comes earlier). */
   send(message: ClientMessage): void {
-    if (this.state !== 'acked' || this.socket.readyState !== OPEN) return;
+    if (this.state !== 'acked') return;
+    // Stryker disable next-line ConditionalExpression: acked, the socket leaves OPEN only by a close frame from the server (a close from here sets 'closed' first), and send() while CLOSING or CLOSED is a silent no-op in ws and in browsers (WHATWG: only CONNECTING throws)
+    if (this.socket.readyState !== OPEN) return;
     this.socket.send(JSON.stringify(message));
   }
 
@@ -120,26 +124,25 @@ export class Connection {
     try {
       this.socket.close(code, reason);
     } catch {
-      // A socket still connecting may refuse close() in some implementations; it is
-      // abandoned either way (its handlers are no-ops now), so nothing is left to do.
+      // A socket still connecting may refuse close() in some implementations. It is
+      // abandoned (its other handlers are no-ops now) and closed as soon as it opens.
+      this.socket.onopen = () => this.socket.close(code, reason);
       this.settle();
     }
   }
 
   private opened(): void {
-    if (this.state !== 'connecting') return;
     if (this.socket.protocol !== SUBPROTOCOL) {
       this.close(LocalClose.BadResponse, `server chose subprotocol '${this.socket.protocol}', not ${SUBPROTOCOL}`);
       return;
     }
-    this.state = 'open';
     // batch: this client reads array frames, which lets the server pack records together.
-    this.socket.send(JSON.stringify({ type: 'connection_init', payload: { batch: true, ...(this.options.token === undefined ? {} : { token: this.options.token }) } }));
+    // Without a token JSON.stringify leaves `token: undefined` out.
+    this.socket.send(JSON.stringify({ type: 'connection_init', payload: { batch: true, token: this.options.token } }));
   }
 
   /** A frame: one message, or (the client asks for batching in its init) an array of them, in order. */
   private received(data: unknown): void {
-    if (this.state === 'closed') return;
     this.heardSinceTick = true;
     const messages = parse(data);
     if (messages === undefined) {
@@ -152,7 +155,8 @@ export class Connection {
 
   private handle(message: Inbound): void {
     if (message.type === 'ping') {
-      this.socket.send(JSON.stringify({ type: 'pong', ...(message.payload === undefined ? {} : { payload: message.payload }) }));
+      // The ping's payload, if any (JSON.stringify leaves `payload: undefined` out).
+      this.socket.send(JSON.stringify({ type: 'pong', payload: message.payload }));
       return;
     }
     if (message.type === 'pong') return;
@@ -177,20 +181,21 @@ export class Connection {
   }
 
   /**
-   * Each period: give up on a peer that said nothing since the ping of the last tick (a
-   * half-open connection), else ping it. So a dead peer is noticed within two periods.
+   * Each period: give up on a peer that said nothing since the last tick (a half-open
+   * connection), else ping it. The first tick follows the ack, which was heard, so it
+   * pings; a dead peer is noticed within two periods. The timer runs only while acked:
+   * finish() clears it.
    */
-  private tick(period: number, pinged = false): void {
+  private tick(period: number): void {
     this.keepAliveTimer = this.options.clock.setTimeout(
       () => {
-        if (this.state !== 'acked') return;
-        if (pinged && !this.heardSinceTick) {
+        if (!this.heardSinceTick) {
           this.close(LocalClose.Unresponsive, `server silent for ${period} ms after a ping`, true);
           return;
         }
         this.heardSinceTick = false;
         this.send({ type: 'ping' });
-        this.tick(period, true);
+        this.tick(period);
       },
       period,
       'guard',
@@ -199,7 +204,6 @@ export class Connection {
 
   private socketClosed(e: SocketCloseEvent): void {
     this.settle();
-    if (this.state === 'closed') return;
     const httpStatus = refusedStatus(this.lastError);
     // An upgrade refused with 401/403 will be refused again: terminal. Other failures to
     // connect (refused, reset, 5xx) are 1006 and retried.
@@ -233,15 +237,17 @@ export function parse(data: unknown): Inbound[] | undefined {
   let frame: unknown;
   try {
     frame = JSON.parse(data);
+    // Stryker disable next-line BlockStatement: without the return, `frame` stays undefined, which isObject() refuses below: undefined all the same
   } catch {
     // Not JSON: reported as undefined, which closes the socket with 4400.
     return undefined;
   }
   const messages = Array.isArray(frame) ? frame : [frame];
-  return messages.every((m) => isObject(m) && typeof m.type === 'string' && wellFormed(m.type, m.id, m.payload)) ? (messages as Inbound[]) : undefined;
+  return messages.every((m) => isObject(m) && wellFormed(m.type, m.id, m.payload)) ? (messages as Inbound[]) : undefined;
 }
 
-function wellFormed(type: string, id: unknown, payload: unknown): boolean {
+/** Whether the fields of a message fit its type; a type that is not one the server sends (or not a string) never does. */
+function wellFormed(type: unknown, id: unknown, payload: unknown): boolean {
   const hasId = typeof id === 'string';
   switch (type) {
     case 'connection_ack':
@@ -258,9 +264,8 @@ function wellFormed(type: string, id: unknown, payload: unknown): boolean {
       return (id === undefined || hasId) && isObject(payload) && typeof payload.code === 'string' && typeof payload.message === 'string';
     case 'complete':
       return hasId;
-    default:
-      return false;
   }
+  return false;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
