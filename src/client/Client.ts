@@ -228,7 +228,7 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
         {
           ack: (payload) => this.acked(conn, payload),
           message: (message) => this.received(message),
-          closed: (info) => this.dropped(conn, info),
+          closed: (info, byClient) => this.dropped(conn, info, byClient),
         },
       );
       this.conn = conn;
@@ -301,7 +301,7 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
     }
   }
 
-  private dropped(conn: Connection, info: CloseInfo): void {
+  private dropped(conn: Connection, info: CloseInfo, byClient: boolean): void {
     // Stryker disable next-line ConditionalExpression: defence in depth; a Connection reports `closed` once, and this.conn is replaced only after that (here)
     if (conn !== this.conn) return;
     this.conn = undefined;
@@ -313,7 +313,7 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
               address,
               closeCode: info.code,
             })
-          : connectionClosed(info, address);
+          : connectionClosed(info, byClient, address);
       for (const req of [...this.requests.values()]) {
         if (req.sentOn === conn) {
           this.settle(req);
@@ -321,7 +321,7 @@ export class Client<K extends Kinds = Kinds> implements InterlockClient<K> {
         }
       }
       for (const sub of this.subs.values()) sub.sentOn = undefined;
-      if (!info.retryable) this.failAll(connectionClosed(info));
+      if (!info.retryable) this.failAll(connectionClosed(info, byClient));
       else if (this.hasWork()) this.retry();
     }
     this.options.on?.closed?.(info);
@@ -385,8 +385,9 @@ function clientClosed(): ClientError {
   return clientError('INTERLOCK_CLIENT_CLOSED', 'The client was closed (client.close()); connect again to send or subscribe.');
 }
 
-function connectionClosed(info: CloseInfo, address?: string): ClientError {
-  const why = info.httpStatus !== undefined ? `the server refused the upgrade with HTTP ${info.httpStatus}` : `the server closed the connection with ${info.code}${info.reason ? ` (${info.reason})` : ''}`;
+function connectionClosed(info: CloseInfo, byClient: boolean, address?: string): ClientError {
+  const closer = byClient ? 'this client closed the connection' : 'the server closed the connection';
+  const why = info.httpStatus !== undefined ? `the server refused the upgrade with HTTP ${info.httpStatus}` : `${closer} with ${info.code}${info.reason ? ` (${info.reason})` : ''}`;
   return clientError('INTERLOCK_CONNECTION_CLOSED', `${why}; not reconnecting. ${hint(info)}`, { closeCode: info.code, httpStatus: info.httpStatus, address });
 }
 

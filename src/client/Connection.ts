@@ -62,7 +62,8 @@ export type ServerReply = NextMessage | ResultMessage | ErrorMessage | CompleteM
 export interface ConnectionHandlers {
   ack(payload: ConnectionAckMessage['payload']): void;
   message(message: ServerReply): void;
-  closed(info: CloseInfo): void;
+  /** `byClient`: this side closed it (close(), or a give-up: 4400, 4499, 4504), not the server or the network. */
+  closed(info: CloseInfo, byClient: boolean): void;
 }
 
 type State = 'connecting' | 'acked' | 'closed';
@@ -120,7 +121,7 @@ export class Connection {
    */
   close(code: number, reason: string, retryable = false): void {
     if (this.state === 'closed') return;
-    this.finish({ code, reason, retryable });
+    this.finish({ code, reason, retryable }, true);
     try {
       this.socket.close(code, reason);
     } catch {
@@ -216,7 +217,7 @@ export class Connection {
     });
   }
 
-  private finish(info: CloseInfo): void {
+  private finish(info: CloseInfo, byClient = false): void {
     this.state = 'closed';
     this.options.clock.clearTimeout(this.ackTimer);
     this.options.clock.clearTimeout(this.keepAliveTimer);
@@ -225,7 +226,7 @@ export class Connection {
     this.socket.onmessage = noop;
     this.socket.onerror = noop;
     this.socket.onclose = () => this.settle();
-    this.on.closed(info);
+    this.on.closed(info, byClient);
   }
 }
 

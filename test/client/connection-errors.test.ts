@@ -47,6 +47,25 @@ describe('errors a caller reads when the connection ends', () => {
     });
   }
 
+  it('a server frame that is not the protocol: the client closes with 4400 and says it closed, not the server', async () => {
+    const server = track(await fakeServer());
+    const { sub, asked } = start(server.url);
+    const conn = await bounded(server.nextConnection(), 'a connection');
+    await bounded(conn.next('ask'), 'the ask');
+    conn.sendRaw('not json');
+    const expected = {
+      code: 'INTERLOCK_CONNECTION_CLOSED',
+      message: `this client closed the connection with 4400 (server sent a frame that is not an interlock.v1 message); not reconnecting. ${protocolDoc}`,
+      retryable: false,
+      closeCode: 4400,
+      address: 'session/a',
+    };
+    expect(await asked).toMatchObject(expected);
+    await bounded(sub.ended, 'the subscription to fail');
+    expect(sub.error).toMatchObject(expected);
+    expect(await bounded(conn.closed, 'the close the server receives')).toMatchObject({ code: 4400 });
+  });
+
   for (const status of [401, 403]) {
     it(`an upgrade refused with HTTP ${status} fails everything, naming the status and the token`, async () => {
       const server = track(await fakeServer({ refuseWith: status }));
