@@ -19,7 +19,7 @@ export function validateSend(address: string, event: unknown, options: unknown):
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) throw errors.invalidEvent(address, 'options must be an object');
   const o = options as EnqueueOptions;
-  if (o.priority !== undefined && !(o.priority in PRIORITY_LANE)) {
+  if (o.priority !== undefined && !Object.hasOwn(PRIORITY_LANE, o.priority)) {
     throw errors.invalidEvent(address, `priority must be 'high', 'normal' or 'low', got ${String(o.priority)}`);
   }
   // Number.isFinite is false for every non-number (it does not coerce), so no typeof check.

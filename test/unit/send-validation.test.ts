@@ -34,6 +34,9 @@ describe('send validation at the edge', () => {
     ['a number', 5, 'options must be an object'],
     ['null', null, 'options must be an object'],
     ['an unknown priority', { priority: 'urgent' }, "priority must be 'high', 'normal' or 'low', got urgent"],
+    // Once accepted (`in` reads the prototype): the envelope sat in a lane nothing reads, never delivered.
+    ['a priority named after an Object method', { priority: 'toString' }, "priority must be 'high', 'normal' or 'low', got toString"],
+    ['a priority named after an Object property', { priority: '__proto__' }, "priority must be 'high', 'normal' or 'low', got __proto__"],
     ['a zero timeout', { timeoutMs: 0 }, 'timeoutMs must be a positive finite number, got 0'],
     ['a negative timeout', { timeoutMs: -1 }, 'timeoutMs must be a positive finite number, got -1'],
     ['an infinite timeout', { timeoutMs: Infinity }, 'timeoutMs must be a positive finite number, got Infinity'],
