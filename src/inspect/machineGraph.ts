@@ -65,28 +65,31 @@ export interface MachineGraph {
   readonly root: GraphState;
 }
 
+/** What the graph reads of XState v5's StateNode; `entry`, `exit` and `tags` are always arrays there (its constructor copies them with toArray). */
 interface NodeLike {
   id: string;
   key: string;
   path: string[];
   type: StateType;
   description?: string;
-  tags?: string[];
+  tags: string[];
   meta?: { stallAfterMs?: unknown };
-  entry?: unknown[];
-  exit?: unknown[];
+  entry: unknown[];
+  exit: unknown[];
   states: Record<string, NodeLike>;
-  initial?: { target?: NodeLike[] };
+  /** Every node has one: target `[]`, or `[child]` on a compound node (XState throws for a compound without `initial`). */
+  initial: { target: NodeLike[] };
   transitions: Map<string, TransitionLike[]>;
   always?: TransitionLike[];
 }
 
+/** What the graph reads of a transition; `actions` is always an array (XState's formatTransition). */
 interface TransitionLike {
   eventType: string;
   source: NodeLike;
   target?: NodeLike[];
   guard?: unknown;
-  actions?: unknown[];
+  actions: unknown[];
   reenter?: boolean;
   delay?: string | number;
 }
@@ -106,7 +109,7 @@ function node(n: NodeLike, publicEvents: ReadonlySet<string>): GraphState {
   const transitions: GraphTransition[] = [];
   for (const list of n.transitions.values()) for (const t of list) transitions.push(edge(t, publicEvents));
   for (const t of n.always ?? []) transitions.push(edge(t, publicEvents));
-  const initial = n.type === 'compound' ? n.initial?.target?.[0]?.id : undefined;
+  const initial = n.type === 'compound' ? n.initial.target[0]!.id : undefined;
   const stall = n.meta?.stallAfterMs;
   return {
     id: n.id,
@@ -115,10 +118,10 @@ function node(n: NodeLike, publicEvents: ReadonlySet<string>): GraphState {
     type: n.type,
     ...(initial === undefined ? {} : { initial }),
     ...(n.description ? { description: n.description } : {}),
-    tags: [...(n.tags ?? [])],
+    tags: [...n.tags],
     ...(typeof stall === 'number' ? { stallAfterMs: stall } : {}),
-    entry: (n.entry ?? []).map(actionName),
-    exit: (n.exit ?? []).map(actionName),
+    entry: n.entry.map(actionName),
+    exit: n.exit.map(actionName),
     states: Object.values(n.states).map((child) => node(child, publicEvents)),
     transitions,
   };
@@ -138,7 +141,7 @@ function edge(t: TransitionLike, publicEvents: ReadonlySet<string>): GraphTransi
     source: t.source.id,
     targets: (t.target ?? []).map((s) => s.id),
     ...(guard === undefined ? {} : { guard }),
-    actions: (t.actions ?? []).map(actionName),
+    actions: t.actions.map(actionName),
     reenter: t.reenter === true,
     ...(t.delay === undefined ? {} : { delay: t.delay }),
   };

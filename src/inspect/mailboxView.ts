@@ -72,7 +72,8 @@ export function mailboxView(source: MailboxSource, now: number): MailboxView {
     return {
       id: env.id,
       event: shownEvent(kind, env.event),
-      lane: LANE_NAMES[env.lane] ?? 'normal',
+      // Every listed envelope was queued in one of the LANES lanes (0..3): queued/postponed lists and open turns come from them.
+      lane: LANE_NAMES[env.lane]!,
       reply: env.reply?.mode ?? 'tell',
       enqueuedAt: env.enqueuedAt,
       ageMs: now - env.enqueuedAt,
