@@ -4,6 +4,10 @@
  * by number and by name; `xstate.…` done events; tags, descriptions, stall deadlines,
  * re-entering transitions; parallel regions. The page draws what these tests pin: a missing
  * key means "nothing to draw", a name is what the page writes on the state or edge.
+ *
+ * Each test builds its graph itself (`graph()`), not the describe block: Stryker's per-test
+ * coverage sees only code run inside a test, so a graph built while the file is collected
+ * would kill no mutant in a mutation run.
  */
 import { describe, expect, it } from 'vitest';
 import { and, assign, not, setup } from 'xstate';
@@ -50,14 +54,14 @@ const byId = (g: MachineGraph, id: string): GraphState => states(g.root).find((s
 const edges = (g: MachineGraph, source: string): readonly GraphTransition[] => byId(g, source).transitions;
 
 describe('machine graph of every state and transition shape', () => {
-  const g = machineGraph({ name: 'shapes', machine: shapes, publicEvents: new Set(['go', 'abort']) });
+  const graph = (): MachineGraph => machineGraph({ name: 'shapes', machine: shapes, publicEvents: new Set(['go', 'abort']) });
 
   it('lists the public events sorted, whatever order the kind declared them in', () => {
-    expect(g.publicEvents).toEqual(['abort', 'go']);
+    expect(graph().publicEvents).toEqual(['abort', 'go']);
   });
 
   it('draws a state with its description, tags, stall deadline and entry/exit action names, and omits what a state lacks', () => {
-    expect(byId(g, 'shapes.waiting')).toStrictEqual({
+    expect(byId(graph(), 'shapes.waiting')).toStrictEqual({
       id: 'shapes.waiting',
       key: 'waiting',
       path: ['waiting'],
@@ -72,21 +76,21 @@ describe('machine graph of every state and transition shape', () => {
       transitions: expect.any(Array),
     });
     // No initial, description, stall deadline: the keys are absent, not undefined (the page tests `in`).
-    const right = byId(g, 'shapes.working.right');
+    const right = byId(graph(), 'shapes.working.right');
     expect(Object.keys(right)).toEqual(['id', 'key', 'path', 'type', 'tags', 'entry', 'exit', 'states', 'transitions']);
     expect(right).toMatchObject({ type: 'atomic', tags: [], entry: [], exit: [] });
   });
 
   it('gives a compound state its initial child and a parallel state none', () => {
-    expect(g.root.initial).toBe('shapes.waiting');
-    expect(byId(g, 'shapes.working.left').initial).toBe('shapes.working.left.busy');
-    expect('initial' in byId(g, 'shapes.working')).toBe(false);
-    expect(byId(g, 'shapes.working').type).toBe('parallel');
-    expect(byId(g, 'shapes.working.left.finished').type).toBe('final');
+    expect(graph().root.initial).toBe('shapes.waiting');
+    expect(byId(graph(), 'shapes.working.left').initial).toBe('shapes.working.left.busy');
+    expect('initial' in byId(graph(), 'shapes.working')).toBe(false);
+    expect(byId(graph(), 'shapes.working').type).toBe('parallel');
+    expect(byId(graph(), 'shapes.working.left.finished').type).toBe('final');
   });
 
   it('names guards by name, object type, combinator with its operands, or inline; an unguarded edge has no guard key', () => {
-    const go = edges(g, 'shapes.waiting');
+    const go = edges(graph(), 'shapes.waiting');
     expect(go.map((t) => t.guard)).toEqual(['fits', 'and(ready, not(ready), inline)', 'inline', undefined]);
     expect('guard' in go[3]!).toBe(false);
     expect(go.map((t) => [t.reenter, t.targets, t.actions])).toEqual([
@@ -99,7 +103,7 @@ describe('machine graph of every state and transition shape', () => {
   });
 
   it('labels a timer by milliseconds or by its delay name, and an xstate.done event as an xstate trigger', () => {
-    const timed = edges(g, 'shapes.timed');
+    const timed = edges(graph(), 'shapes.timed');
     expect(timed.map((t) => [t.trigger, t.label, t.delay, t.event, t.internal])).toEqual([
       ['after', 'after 500 ms', 500, 'xstate.after.500.shapes.timed', true],
       ['after', 'after cleanup', 'cleanup', 'xstate.after.cleanup.shapes.timed', true],
@@ -107,7 +111,7 @@ describe('machine graph of every state and transition shape', () => {
     ]);
     expect(timed[2]).toMatchObject({ guard: 'ready', targets: ['shapes.waiting'] });
     expect('delay' in timed[2]!).toBe(false);
-    const done = edges(g, 'shapes.working.left');
+    const done = edges(graph(), 'shapes.working.left');
     expect(done).toStrictEqual([
       {
         event: 'xstate.done.state.shapes.working.left',
@@ -121,7 +125,7 @@ describe('machine graph of every state and transition shape', () => {
         reenter: false,
       },
     ]);
-    expect(edges(g, 'shapes.working.left.busy').map((t) => [t.trigger, t.label, t.internal, t.public])).toEqual([['event', 'finish', false, false]]);
+    expect(edges(graph(), 'shapes.working.left.busy').map((t) => [t.trigger, t.label, t.internal, t.public])).toEqual([['event', 'finish', false, false]]);
   });
 });
 
@@ -139,16 +143,16 @@ describe('machine graph of malformed guard and action entries', () => {
       b: { type: 'parallel', initial: 'x', states: { x: {}, y: {} } } as never,
     },
   });
-  const g = machineGraph({ name: 'junk', machine, publicEvents: new Set() });
+  const graph = (): MachineGraph => machineGraph({ name: 'junk', machine, publicEvents: new Set() });
 
   it('names unnamed actions inline and an unnamed combinator guard(…)', () => {
-    const a = g.root.states[0]!;
+    const a = graph().root.states[0]!;
     expect(a.entry).toEqual(['inline', 'inline', 'inline', 'inline', 'inline']);
     expect(a.transitions.map((t) => t.guard)).toEqual(['guard(ready, inline, inline, inline, fits)']);
   });
 
   it('draws no initial child for a parallel state even when its config names one', () => {
-    const b = g.root.states[1]!;
+    const b = graph().root.states[1]!;
     expect(b.type).toBe('parallel');
     expect('initial' in b).toBe(false);
   });
