@@ -238,10 +238,9 @@ export function parse(data: unknown): Inbound[] | undefined {
   let frame: unknown;
   try {
     frame = JSON.parse(data);
-    // Stryker disable next-line BlockStatement: without the return, `frame` stays undefined, which isObject() refuses below: undefined all the same
   } catch {
-    // Not JSON: reported as undefined, which closes the socket with 4400.
-    return undefined;
+    // Not JSON: `frame` stays undefined, which isObject() refuses below, so the frame is
+    // reported as undefined and the socket closed with 4400.
   }
   const messages = Array.isArray(frame) ? frame : [frame];
   return messages.every((m) => isObject(m) && wellFormed(m.type, m.id, m.payload)) ? (messages as Inbound[]) : undefined;
