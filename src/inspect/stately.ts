@@ -105,11 +105,13 @@ export async function statelyBridge(runtime: Runtime<any>, options: StatelyBridg
         return;
       }
       case 'lifecycle.crashed':
+      case 'lifecycle.stalled':
       case 'lifecycle.failed':
       case 'lifecycle.stopped':
       case 'lifecycle.passivated': {
         const prev = last.get(r.address);
-        const status = r.type === 'lifecycle.crashed' || r.type === 'lifecycle.failed' ? 'error' : 'stopped';
+        // A stall is a crash (the supervisor tears the actor down and restarts it), as in wireRecord.
+        const status = r.type === 'lifecycle.stopped' || r.type === 'lifecycle.passivated' ? 'stopped' : 'error';
         inspector.snapshot(r.address, { status, value: prev?.value, context: prev?.context });
         if (status === 'stopped') last.delete(r.address);
         return;
@@ -124,7 +126,9 @@ export async function statelyBridge(runtime: Runtime<any>, options: StatelyBridg
   for (const address of runtime.addresses()) {
     const v = runtime.view(address);
     if (!v || v.state === undefined) continue;
-    const snapshot = { status: v.status === 'running' ? 'active' : v.status, value: v.state, context: v.context };
+    // Stately's statuses: a live actor with a state is running, or restarting after a crash, or
+    // failed (a stopped one has left addresses()); the last two show as after a crash.
+    const snapshot = { status: v.status === 'running' ? 'active' : 'error', value: v.state, context: v.context };
     last.set(address, snapshot);
     register(address, snapshot);
   }

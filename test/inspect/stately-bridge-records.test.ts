@@ -205,6 +205,54 @@ describe('Stately bridge, call by call', () => {
     ]);
   });
 
+  it('registers an actor that is restarting or failed when it starts with Stately’s status error, as a crash or failure after it shows', async () => {
+    const { clock, rt } = runtime({ maxRestarts: 1 });
+    rt.tell('counter/restarting', { type: 'go' });
+    rt.tell('counter/failed', { type: 'boom' });
+    await clock.tick(10);
+    // Out of restarts (one allowed).
+    rt.tell('counter/failed', { type: 'boom' });
+    // Crashed, waiting out its 10 ms backoff.
+    rt.tell('counter/restarting', { type: 'boom' });
+    await clock.tick(0);
+    expect(['restarting', 'failed'].map((k) => rt.view(`counter/${k}`)!.status)).toEqual(['restarting', 'failed']);
+
+    const { calls } = await bridged(rt);
+    expect(calls).toStrictEqual([
+      ['actor', 'counter/restarting', { status: 'error', value: 'b', context: { n: 1 } }],
+      ['actor', 'counter/failed', { status: 'error', value: 'a', context: { n: 0 } }],
+    ]);
+  });
+
+  it('shows a stall as status error, like the crash it is, with the last public state', async () => {
+    const clock = new SimulatedClock();
+    const rt = createRuntime({
+      clock,
+      random: () => 0,
+      kinds: {
+        w: {
+          machine: setup({ types: {} as { events: { type: 'go' } } }).createMachine({
+            id: 'w',
+            initial: 'idle',
+            states: { idle: { on: { go: 'working' } }, working: { meta: { stallAfterMs: 100 } } },
+          }),
+          supervision: { backoff: { initialMs: 10 } },
+        },
+      },
+    });
+    cleanups.push(() => rt.shutdown({ drain: false }));
+    const { calls } = await bridged(rt);
+    rt.tell('w/1', { type: 'go' });
+    await clock.tick(0);
+    calls.length = 0;
+    await clock.tick(100);
+    expect(rt.view('w/1')!.status).toBe('restarting');
+    expect(calls).toStrictEqual([['snapshot', 'w/1', { status: 'error', value: 'working', context: {} }, undefined]]);
+    // Restarted: registered again, from its initial state.
+    await clock.tick(10);
+    expect(calls.slice(1)).toStrictEqual([['actor', 'w/1', { status: 'active', value: 'idle', context: {} }]]);
+  });
+
   it('builds each kind’s definition once and registers every actor of that kind with it', async () => {
     const { clock, rt } = runtime();
     const configs: unknown[] = [];
