@@ -87,16 +87,18 @@ export async function statelyBridge(runtime: Runtime<any>, options: StatelyBridg
   /** The latest public snapshot of each actor (from its `snapshot` records). */
   const last = new Map<string, StatelySnapshot>();
 
+  // A snapshot or transition record on the bus always carries its data: the runtime passes
+  // `undefined` only when no one watches the channel, and then Channel.publish builds no record.
   const onRecord = (r: BusRecord) => {
     switch (r.type) {
       case 'snapshot': {
-        const d = r.data as StatelySnapshot | undefined;
-        if (d) last.set(r.address, { status: d.status, value: d.value, context: d.context });
+        const d = r.data as StatelySnapshot;
+        last.set(r.address, { status: d.status, value: d.value, context: d.context });
         return;
       }
       case 'transition': {
-        const t = r.data as TransitionData | undefined;
-        if (!t) return;
+        const t = r.data as TransitionData;
+        // Stryker disable next-line OptionalChaining: unreachable today: XState notifies observers (the snapshot record) before the inspector (the transition record), and a start that errors sends no transition; kept so an XState change cannot crash the subscriber
         const snapshot: StatelySnapshot = { status: t.status, value: t.to, context: last.get(r.address)?.context };
         if (t.from === null) return register(r.address, snapshot);
         const event = eventObject(t.event);
@@ -105,17 +107,18 @@ export async function statelyBridge(runtime: Runtime<any>, options: StatelyBridg
         return;
       }
       case 'lifecycle.crashed':
+      case 'lifecycle.stalled':
       case 'lifecycle.failed':
       case 'lifecycle.stopped':
       case 'lifecycle.passivated': {
         const prev = last.get(r.address);
-        const status = r.type === 'lifecycle.crashed' || r.type === 'lifecycle.failed' ? 'error' : 'stopped';
+        // A stall is a crash (the supervisor tears the actor down and restarts it), as in wireRecord.
+        const status = r.type === 'lifecycle.stopped' || r.type === 'lifecycle.passivated' ? 'stopped' : 'error';
         inspector.snapshot(r.address, { status, value: prev?.value, context: prev?.context });
         if (status === 'stopped') last.delete(r.address);
         return;
       }
-      default:
-        return;
+      // Any other record: nothing to show (the switch is the function's last statement).
     }
   };
 
@@ -124,7 +127,9 @@ export async function statelyBridge(runtime: Runtime<any>, options: StatelyBridg
   for (const address of runtime.addresses()) {
     const v = runtime.view(address);
     if (!v || v.state === undefined) continue;
-    const snapshot = { status: v.status === 'running' ? 'active' : v.status, value: v.state, context: v.context };
+    // Stately's statuses: a live actor with a state is running, or restarting after a crash, or
+    // failed (a stopped one has left addresses()); the last two show as after a crash.
+    const snapshot = { status: v.status === 'running' ? 'active' : 'error', value: v.state, context: v.context };
     last.set(address, snapshot);
     register(address, snapshot);
   }
