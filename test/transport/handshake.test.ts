@@ -52,7 +52,7 @@ describe('connection_init', () => {
     expect(s.transport.size).toBe(1);
     clock.advance(1);
     expect(s.transport.size).toBe(0);
-    expect((await c.closed).code).toBe(CloseCode.InitTimeout);
+    expect(await c.closed).toEqual({ code: CloseCode.InitTimeout, reason: 'Connection initialisation timeout' });
   });
 
   it('closes 4401 for any other message before the ack', async () => {
@@ -90,7 +90,7 @@ describe('connection_init', () => {
     const s = await startServer();
     const c = await RawClient.connect(s);
     c.send({ type: 'connection_init' });
-    expect((await c.closed).code).toBe(CloseCode.TooManyRequests);
+    expect(await c.closed).toEqual({ code: CloseCode.TooManyRequests, reason: 'Too many initialisation requests' });
   });
 });
 
@@ -99,7 +99,7 @@ describe('frames after the ack', () => {
     const s = await startServer();
     const c = await RawClient.connect(s);
     c.ws.send(Buffer.from('{"type":"ping"}'));
-    expect((await c.closed).code).toBe(CloseCode.BadRequest);
+    expect(await c.closed).toEqual({ code: CloseCode.BadRequest, reason: 'Binary frames are not interlock.v1; send JSON text frames' });
   });
 
   it('closes 4429 when a client sends faster than its token bucket allows, and refills it over time', async () => {
@@ -112,7 +112,7 @@ describe('frames after the ack', () => {
     c.send({ type: 'ping', payload: { i: 4 } });
     c.send({ type: 'ping', payload: { i: 5 } });
     c.send({ type: 'ping', payload: { i: 6 } });
-    expect((await c.closed).code).toBe(CloseCode.TooManyRequests);
+    expect(await c.closed).toEqual({ code: CloseCode.TooManyRequests, reason: 'Too many messages; slow down (rate limit)' });
     expect(c.messages.filter((m) => m.type === 'pong').map((m) => (m.payload as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
