@@ -50,10 +50,12 @@ export async function main(argv: string[]): Promise<void> {
     hard.unref();
     served.shutdown().then(
       () => {
+        clearTimeout(hard);
         process.stderr.write('interlock serve: drained, bye\n');
         process.exit(0);
       },
       (err: unknown) => {
+        clearTimeout(hard);
         process.stderr.write(`interlock serve: shutdown failed: ${String(err)}\n`);
         process.exit(1);
       },

@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseServeArgs } from '../../src/cli/serve.js';
 import { startUpstream, upstreamTokens, waitUntil, type Upstream } from '../fixtures/upstream.js';
 import { sseData } from './sse.js';
 
@@ -151,12 +150,6 @@ describe('interlock serve (child process)', { timeout: 60_000 }, () => {
     expect(upstream.clientAborts).toBe(0);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
-  });
-
-  it('refuses an unknown --on-disconnect policy', () => {
-    expect(() => parseServeArgs(['--on-disconnect', 'later'], {})).toThrow(/--on-disconnect must be cancel or detach, got 'later'/);
-    expect(parseServeArgs(['--on-disconnect', 'detach'], {}).onDisconnect).toBe('detach');
-    expect(parseServeArgs([], {}).onDisconnect).toBeUndefined();
   });
 
   it("runs a team's own kinds from --config, behind the token", async () => {
