@@ -9,6 +9,8 @@
 // once per mutant, so use fewer cases unless FC_RUNS says otherwise (Stryker's test runner
 // processes inherit this environment).
 process.env.FC_RUNS ??= '25';
+// The transport fuzz test (test/transport/fuzz.test.ts): 5 rounds of its three batches instead of 45.
+process.env.FUZZ_ROUNDS ??= '5';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
