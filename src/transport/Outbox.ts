@@ -47,11 +47,6 @@ export class Outbox {
     private readonly onOverflow: (buffered: number) => void,
   ) {}
 
-  /** Whether messages are being held (the client reads slower than records arrive). */
-  get holding(): boolean {
-    return this.held !== undefined;
-  }
-
   /**
    * Queues one message (its JSON text). `coalesceKey`: for a `next` of a snapshot record,
    * subscription id + address; while holding, a later message with the same key replaces it.
@@ -106,13 +101,14 @@ export class Outbox {
   private write(frame: string): void {
     // The write callback is only needed to learn when a socket past the mark drains (and a
     // callback on every write costs as much as the rest of the write path): it goes on every
-    // frame that could take the socket past the mark. A UTF-16 unit is at most 3 UTF-8 bytes.
-    const near = this.held !== undefined || this.ws.bufferedAmount + 3 * frame.length + 14 > this.limits.highWaterBytes;
-    if (near) this.ws.send(frame, this.onWritten);
+    // frame that could take the socket past the mark. A UTF-16 unit is at most 3 UTF-8 bytes,
+    // and a frame's header at most 14. Only called while not holding (push() and flush() hold
+    // instead), so nothing is held here.
+    if (this.ws.bufferedAmount + 3 * frame.length + 14 > this.limits.highWaterBytes) this.ws.send(frame, this.onWritten);
     else this.ws.send(frame);
     const buffered = this.ws.bufferedAmount;
     if (buffered > this.limits.hardLimitBytes) return this.overflow(buffered);
-    if (buffered > this.limits.highWaterBytes && !this.held) this.held = [];
+    if (buffered > this.limits.highWaterBytes) this.held = [];
   }
 
   private hold(text: string, key: string | undefined): void {
