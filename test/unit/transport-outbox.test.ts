@@ -222,6 +222,35 @@ describe('Outbox backpressure', () => {
     ]);
   });
 
+  it('keeps the coalesce key of a message held again while what was held is written', () => {
+    const { ws, outbox } = setup({ highWaterBytes: 100 });
+    outbox.push(msg(120));
+    outbox.push(msg(150));
+    outbox.push(next('s', 1), 's\nvault/a');
+    ws.complete(0);
+    // msg(150) took the socket past the mark again, so next 1 is held again, under its key.
+    expect(ws.frames).toEqual([msg(120), msg(150)]);
+    outbox.push(next('s', 2), 's\nvault/a');
+    ws.complete(0);
+    expect(ws.frames).toEqual([msg(120), msg(150), '{"type":"next","id":"s","payload":{"seq":2,"coalesced":true}}']);
+  });
+
+  it('starts afresh when it holds again after writing what was held: no key or byte count carried over', () => {
+    const { ws, outbox, overflows } = setup({ highWaterBytes: 100, hardLimitBytes: 400 });
+    outbox.push(msg(120));
+    outbox.push(next('s', 1), 's\nvault/a');
+    outbox.push(msg(150));
+    ws.complete(0);
+    expect(ws.frames).toEqual([msg(120), next('s', 1), msg(150)]);
+    expect(ws.bufferedAmount).toBe(wire(next('s', 1)) + wire(msg(150)));
+    // Held again: the same key is not a replacement of the message already written, and
+    // only what is held now counts towards the hard limit (with the old count it would pass 400).
+    outbox.push(next('s', 2), 's\nvault/a');
+    expect(overflows).toEqual([]);
+    ws.complete(0);
+    expect(ws.frames).toEqual([msg(120), next('s', 1), msg(150), next('s', 2)]);
+  });
+
   it('never coalesces held messages without a key', () => {
     const { ws, outbox } = setup({ highWaterBytes: 100 });
     outbox.push(msg(120));
@@ -248,6 +277,15 @@ describe('Outbox hard limit', () => {
     past.ws.complete(0);
     past.outbox.push('2');
     expect(past.ws.frames).toEqual([msg(20)]);
+  });
+
+  it('gives up in the middle of a batch whose frame passes hardLimitBytes: the rest is not written', () => {
+    const { ws, outbox, overflows } = setup({ highWaterBytes: 10, hardLimitBytes: 12, maxBatchBytes: 10 }, true);
+    outbox.push('1111');
+    outbox.push('2222');
+    outbox.push('3333');
+    expect(ws.frames).toEqual(['[1111,2222]']);
+    expect(overflows).toEqual([wire('[1111,2222]')]);
   });
 
   it('gives up when unsent plus held bytes pass hardLimitBytes, not when they reach them, and drops what is held', () => {
