@@ -65,7 +65,12 @@ export interface WebSocketOptions {
   askTimeoutMs?: number;
   /** How long a closing socket may take to finish the close handshake before it is destroyed. Default 5,000 ms. */
   closeTimeoutMs?: number;
-  /** Largest batched frame (for clients that asked for batching), bytes. Default 64 KiB. */
+  /**
+   * Size of a batched frame (for clients that asked for batching). Default 64 KiB. Counted as the
+   * summed length of its messages' JSON text (UTF-16 units, not UTF-8 bytes; brackets and commas
+   * not counted), so a frame of non-ASCII text can be larger in bytes; one message longer than
+   * this goes out as a frame of its own.
+   */
   maxBatchBytes?: number;
   /** Clock of the init timeout, heartbeats and rate limit. Default: the system clock. */
   clock?: Clock;
