@@ -119,7 +119,8 @@ export function parseClientFrame(text: string): Parsed {
   }
   const validate = validators[type as ClientType];
   const valid = validate(value);
-  if (type === 'subscribe' && (valid || validate.errors?.[0]?.instancePath.startsWith('/payload/since'))) {
+  // Ajv sets `errors` whenever a validation fails.
+  if (type === 'subscribe' && (valid || validate.errors![0]!.instancePath.startsWith('/payload/since'))) {
     // What JSON Schema says only awkwardly (oneOf), said plainly; and which form of `since`
     // the payload needed, so its error names what is wrong in that form.
     const p = (value as { payload: { address?: string; pattern?: string; since?: unknown } }).payload;
@@ -128,7 +129,7 @@ export function parseClientFrame(text: string): Parsed {
     if (why !== undefined) return { ok: false, why, id: usableId, type };
   }
   if (valid) return { ok: true, message: value as ClientMessage };
-  return { ok: false, why: describe(validate.errors?.[0], ''), id: usableId, type };
+  return { ok: false, why: describe(validate.errors![0]!, ''), id: usableId, type };
 }
 
 /** Why `since` is not the form its subscription needs (a map of points for a pattern, a point for an address), or undefined. */
@@ -136,21 +137,27 @@ function sinceProblem(since: unknown, pattern: boolean): string | undefined {
   const pointLike = typeof since === 'object' && since !== null && ('epoch' in since || 'seq' in since);
   if (pattern) {
     if (pointLike) return "'payload.since' of a pattern is a map of points by address ({ \"kind/key\": { epoch, seq }, … }); { epoch, seq } resumes one address";
-    return validateMap(since) ? undefined : describe(validateMap.errors?.[0], 'payload.since');
+    return validateMap(since) ? undefined : describe(validateMap.errors![0]!, 'payload.since');
   }
   if (validatePoint(since)) return undefined;
   if (!pointLike && typeof since === 'object' && since !== null && !Array.isArray(since)) return "'payload.since' of an address is { epoch, seq }; a map of points by address is only for a pattern";
-  return describe(validatePoint.errors?.[0], 'payload.since');
+  return describe(validatePoint.errors![0]!, 'payload.since');
 }
 
-/** An Ajv error as a sentence naming the field (`base` is where the validated value sits in the message). */
-function describe(e: ErrorObject | undefined, base: string): string {
+/**
+ * An Ajv error as a sentence naming the field (`base` is where the validated value sits in the
+ * message). The path is short: the deepest one is 'payload.since.<address>.epoch', and an
+ * address key over 400 characters fails `propertyNames` before its value is looked at.
+ */
+function describe(e: ErrorObject, base: string): string {
   // A JSON pointer: '/' separates, '~1' is a '/' inside a name (an address key), '~0' a '~'.
-  const path = [base, ...(e?.instancePath ?? '').split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))].filter((part) => part !== '');
-  const where = path.length > 0 ? `'${path.join('.').slice(0, 480)}'` : 'the message';
-  const params = (e?.params ?? {}) as { additionalProperty?: string; limit?: number };
-  if (e?.keyword === 'maxProperties') return `${where} names more than ${params.limit} addresses (the most a pattern's since may name: keep the most recently advanced)`;
-  if (e?.propertyName !== undefined) return `${where} has a key that is not an address (${JSON.stringify(e.propertyName.slice(0, 64))}…: over 400 characters)`;
-  const extra = e?.keyword === 'additionalProperties' ? ` ('${String(params.additionalProperty).slice(0, 64)}')` : '';
-  return `${where} ${e?.message ?? 'is invalid'}${extra}`;
+  const path = [base, ...e.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))].filter((part) => part !== '');
+  const where = path.length > 0 ? `'${path.join('.')}'` : 'the message';
+  const params = e.params as { additionalProperty?: string; limit?: number };
+  if (e.keyword === 'maxProperties') return `${where} names more than ${params.limit} addresses (the most a pattern's since may name: keep the most recently advanced)`;
+  if (e.propertyName !== undefined) return `${where} has a key that is not an address (${JSON.stringify(e.propertyName.slice(0, 64))}…: over 400 characters)`;
+  const extra = e.keyword === 'additionalProperties' ? ` ('${String(params.additionalProperty).slice(0, 64)}')` : '';
+  // Stryker disable next-line StringLiteral: Ajv is built with messages on (its default), so every error has one
+  const what = e.message ?? 'is invalid';
+  return `${where} ${what}${extra}`;
 }
