@@ -54,8 +54,12 @@ export class Connection implements OperationsHost {
     this.bucket = limits.rate && new TokenBucket(limits.rate.perSecond, limits.rate.burst, () => limits.clock.now());
     ws.on('message', this.onMessage);
     ws.on('close', this.onClose);
-    // ws reports protocol violations (1008, 1009) here, then closes: log, never crash.
-    ws.on('error', (err: Error & { code?: string }) => limits.logger.info({ code: err.code, err: err.message }, 'ws_protocol_error'));
+    // ws reports protocol violations (1008, 1009) and failed writes here, and closes the socket
+    // itself: log, end (so the close that follows is not logged as the peer's), never crash.
+    ws.on('error', (err: Error & { code?: string }) => {
+      limits.logger.info({ code: err.code, err: err.message }, 'ws_protocol_error');
+      this.end();
+    });
     ws.on('pong', () => (this.alive = true));
     this.initTimer = limits.clock.setTimeout(() => this.close(CloseCode.InitTimeout, 'Connection initialisation timeout'), limits.initTimeoutMs, 'guard');
   }
