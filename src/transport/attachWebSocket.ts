@@ -51,6 +51,7 @@ export function attachWebSocket(server: Server, runtime: Runtime, options: WebSo
   // augmentation would put 'ws' into the published declarations).
   const wsOptions: ServerOptions & { closeTimeout: number } = {
     noServer: true,
+    // Stryker disable next-line BooleanLiteral: ws's own Set of clients; nothing reads it (`sockets` below is ours)
     clientTracking: false,
     perMessageDeflate: false,
     maxPayload: limits.maxPayload,
@@ -58,7 +59,9 @@ export function attachWebSocket(server: Server, runtime: Runtime, options: WebSo
     maxBufferedChunks: limits.maxBufferedChunks,
     skipUTF8Validation: false,
     closeTimeout: limits.closeTimeoutMs,
-    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // Called only for an upgrade onUpgrade let through, which offered interlock.v1 (ws parses the
+    // header more strictly than the check there, and refuses 400 what it cannot parse).
+    handleProtocols: () => SUBPROTOCOL,
   };
   const wss = new WebSocketServer(wsOptions);
   const connections = new Set<Connection>();
