@@ -156,15 +156,15 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     ...(config.stately === undefined ? {} : { stately: { url: config.stately, warn: () => print(`  WARNING  ${STATELY_WARNING}`) } }),
     ...user.gateway,
   });
-  const address = await server.app.listen({ port: config.port, host: config.host });
-  const url = address.replace('[::1]', 'localhost');
+  // As Fastify gives it: on --host ::1 that is http://[::1]:port ('localhost' may resolve to 127.0.0.1 only).
+  const url = await server.app.listen({ port: config.port, host: config.host });
   const kinds = runtime.kinds().map((k) => k.name);
   print(`interlock serve: listening on ${url}`);
   if (kinds.includes('session')) {
     print(`  chat     POST ${url}/v1/chat/completions   model '${built.model}' (${config.upstream === undefined ? 'simulated, no network' : `upstream ${config.upstream}`})`);
   }
   print(`  actors   ${url}/v1/actors/{kind}/{key}/tell|ask   kinds: ${kinds.join(', ')}`);
-  print(`  events   GET ${url}/v1/actors/{kind}/{key}/events (SSE)   WebSocket ${url.replace(/^http/, 'ws')}/ws (interlock.v1)`);
+  print(`  events   GET ${url}/v1/actors/{kind}/{key}/events (SSE)   WebSocket ${url.replace('http:', 'ws:')}/ws (interlock.v1)`);
   print(`  health   GET ${url}/health      metrics  GET ${url}/metrics`);
   print(`  inspect  GET ${url}/v1/kinds/{kind}/machine   ${url}/v1/actors/{kind}/{key}/mailbox   (docs/inspector.md)`);
   if (config.stately !== undefined) print(`  stately  sending to the Stately relay at ${config.stately}`);

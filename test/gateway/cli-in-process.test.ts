@@ -12,13 +12,26 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { inspectorUrl, parseServeArgs, serve, USAGE, UsageError, type Served } from '../../src/cli/serve.js';
 import { DEFAULT_STATELY_URL } from '../../src/inspect/stately.js';
+import { startUpstream, upstreamTokens, waitUntil, type Upstream } from '../fixtures/upstream.js';
+import { lines as configLog } from './fixtures/logging-config.js';
+import { sseData } from './sse.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
+const upstreams: Upstream[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+  for (const u of upstreams.splice(0)) await u.close();
   vi.restoreAllMocks();
   process.exitCode = undefined;
 });
+
+const chat = (url: string, body: Record<string, unknown>, signal?: AbortSignal, session?: string) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(session === undefined ? {} : { 'x-session-id': session }) },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
 
 async function serveQuietly(argv: string[]): Promise<{ served: Served; lines: string[] }> {
   const lines: string[] = [];
@@ -88,6 +101,7 @@ describe('parseServeArgs', () => {
     [['--upstream', 'http://u/v1'], '--upstream needs --model (the model the upstream should run)'],
     [['--stately-url', 'ws://relay'], '--stately-url needs --stately'],
     [['--stately', '--stately-url', 'http://relay'], "--stately-url must be a ws:// or wss:// URL, got 'http://relay'"],
+    [['--stately', '--stately-url', 'http://relay/ws://'], "--stately-url must be a ws:// or wss:// URL, got 'http://relay/ws://'"],
   ])('refuses %j: %s', (argv, message) => {
     const thrown = (() => {
       try {
@@ -141,6 +155,90 @@ describe('serve', () => {
     ]);
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);
+    expect(served.app.log.level).toBe('silent');
+  });
+
+  it('on IPv6 loopback prints a URL that reaches it', async () => {
+    const { served, lines } = await serveQuietly(['--host', '::1']);
+    expect(served.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+    expect(lines[0]).toBe(`interlock serve: listening on ${served.url}`);
+    expect((await fetch(`${served.url}/health`)).status).toBe(200);
+  });
+
+  it('binds an address that is not loopback when a token is set', async () => {
+    const { served, lines } = await serveQuietly(['--host', '0.0.0.0', '--token', 'tk']);
+    expect(lines.at(-1)).toBe('  auth     Bearer token required');
+    expect(served.app.server.address()).toMatchObject({ address: '0.0.0.0' });
+  });
+
+  it("runs a --config's kinds beside the bundled ones", async () => {
+    const { served, lines } = await serveQuietly(['--config', 'test/gateway/fixtures/counter-config.ts']);
+    expect(lines).toContain(`  actors   ${served.url}/v1/actors/{kind}/{key}/tell|ask   kinds: session, agent, counter`);
+    const ask = await fetch(`${served.url}/v1/actors/counter/c/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event: { type: 'add', by: 2 } }) });
+    expect(await ask.json()).toEqual({ address: 'counter/c', reply: 2 });
+  });
+
+  it("--upstream URL --model M --api-key K: chats get the upstream's text and the key reaches it; --on-disconnect detach lets a hung-up stream finish upstream", async () => {
+    const upstream = await startUpstream({ tokens: 4, delayMs: 2 });
+    upstreams.push(upstream);
+    const { served, lines } = await serveQuietly(['--upstream', upstream.url, '--model', 'm', '--api-key', 'K-123', '--on-disconnect', 'detach']);
+    expect(lines).toContain(`  chat     POST ${served.url}/v1/chat/completions   model 'm' (upstream ${upstream.url})`);
+    const plain = await chat(served.url, { model: 'm', messages: [{ role: 'user', content: 'hello' }] });
+    expect(((await plain.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(upstreamTokens(4).join(''));
+    expect(upstream.received.map((r) => [r.path, r.headers.authorization, (r.body as { model?: string }).model])).toEqual([['/v1/chat/completions', 'Bearer K-123', 'm']]);
+
+    upstream.tokens = 40;
+    upstream.delayMs = 5;
+    const leaver = new AbortController();
+    const streamed = await chat(served.url, { model: 'm', stream: true, messages: [{ role: 'user', content: 'a long one' }] }, leaver.signal);
+    for await (const data of sseData(streamed.body as AsyncIterable<Uint8Array>)) if (data.includes('"content"')) break;
+    leaver.abort();
+    await waitUntil(() => upstream.completed === 2, 'the upstream finished the second reply', 10_000);
+    expect(upstream.clientAborts).toBe(0);
+  });
+
+  it('--on-busy reject: a second prompt to a session that is streaming is refused 409', async () => {
+    const { served } = await serveQuietly(['--on-busy', 'reject']);
+    const long = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ');
+    const leaver = new AbortController();
+    const first = await chat(served.url, { model: 'interlock-simulated', stream: true, messages: [{ role: 'user', content: long }] }, leaver.signal, 's');
+    const reader = first.body!.getReader();
+    await reader.read();
+    const second = await chat(served.url, { model: 'interlock-simulated', messages: [{ role: 'user', content: 'again' }] }, undefined, 's');
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ error: { code: 'INTERLOCK_BUSY' } });
+    leaver.abort();
+  });
+
+  it('shutdown drains a running stream within --drain-ms, and logs shutdown_started and shutdown_complete', async () => {
+    const served = await serve(parseServeArgs(['--port', '0', '--drain-ms', '20000', '--config', 'test/gateway/fixtures/logging-config.ts'], {}), () => undefined);
+    cleanups.push(() => served.shutdown());
+    const res = await chat(served.url, { model: 'interlock-simulated', stream: true, messages: [{ role: 'user', content: 'one two three four five' }] });
+    const data = sseData(res.body as AsyncIterable<Uint8Array>);
+    await data.next();
+    const done = served.shutdown();
+    let rest = '';
+    for await (const d of data) rest += d;
+    expect(rest).toContain('"finish_reason":"stop"');
+    expect(rest.endsWith('[DONE]')).toBe(true);
+    await done;
+    expect(configLog.filter((l) => l.msg?.startsWith('shutdown_')).map((l) => [l.msg, l.drainMs])).toEqual([
+      ['shutdown_started', 20_000],
+      ['shutdown_complete', undefined],
+    ]);
+  });
+
+  it('shutdown stops waiting for a stream at --drain-ms', async () => {
+    const { served } = await serveQuietly(['--drain-ms', '300']);
+    const long = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ');
+    const res = await chat(served.url, { model: 'interlock-simulated', stream: true, messages: [{ role: 'user', content: long }] });
+    const data = sseData(res.body as AsyncIterable<Uint8Array>);
+    await data.next();
+    await served.shutdown();
+    let rest = '';
+    for await (const d of data) rest += d;
+    // 300 words at 50 tokens a second take 6 s: the drain gave up long before.
+    expect(rest).not.toContain('w299');
   });
 
   it('with a token and an upstream: names the upstream and the model, puts the token in the inspector URL, requires it', async () => {

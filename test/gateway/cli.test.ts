@@ -2,38 +2,20 @@
  * `interlock serve` as a newcomer runs it: a child process started with `node
  * bin/interlock.mjs serve` from the clone (TypeScript through tsx, no build). SIGTERM in
  * the middle of a stream lets the stream finish within the drain deadline and exits 0.
- * `--upstream` runs sessions on a real OpenAI-compatible server (the fixture, on port 0).
+ * The flags themselves (--upstream on a real OpenAI-compatible fixture, --on-busy,
+ * --on-disconnect, --config) are checked in this process by cli-in-process.test.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startUpstream, upstreamTokens, waitUntil, type Upstream } from '../fixtures/upstream.js';
-import { sseData } from './sse.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const children = new Set<ChildProcess>();
-const upstreams: Upstream[] = [];
 
 afterEach(async () => {
   for (const child of children) child.kill('SIGKILL');
   children.clear();
-  for (const u of upstreams.splice(0)) await u.close();
 });
-
-const chat = (url: string, body: Record<string, unknown>, signal?: AbortSignal) =>
-  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
-
-/** The content deltas of an SSE chat response, read until `stop` says so (or the end). */
-async function deltas(res: Response, stop: (seen: string[]) => boolean = () => false): Promise<string[]> {
-  const out: string[] = [];
-  for await (const data of sseData(res.body as AsyncIterable<Uint8Array>)) {
-    if (!data.startsWith('{')) continue;
-    const content = (JSON.parse(data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content;
-    if (content) out.push(content);
-    if (stop(out)) return out;
-  }
-  return out;
-}
 
 interface Started {
   child: ChildProcess;
@@ -119,37 +101,6 @@ describe('interlock serve (child process)', { timeout: 60_000 }, () => {
     const s = start(['--host', '0.0.0.0', '--port', '0']);
     expect(await s.exited).toBe(2);
     expect(s.stderr()).toMatch(/refusing to listen on 0\.0\.0\.0 without a token.*--token <T> or INTERLOCK_TOKEN/);
-  });
-
-  it('--upstream URL --model M --api-key K: chats (plain and streamed) get the upstream\'s text, the key reaches it; --on-disconnect detach lets a hung-up stream finish upstream', async () => {
-    const upstream = await startUpstream({ tokens: 4, delayMs: 2 });
-    upstreams.push(upstream);
-    const s = start(['--port', '0', '--upstream', upstream.url, '--model', 'm', '--api-key', 'K-123', '--on-disconnect', 'detach']);
-    const url = await listening(s);
-    expect(s.stderr()).toContain(`model 'm' (upstream ${upstream.url})`);
-
-    const plain = await chat(url, { model: 'm', messages: [{ role: 'user', content: 'hello' }] });
-    expect(plain.status).toBe(200);
-    expect(((await plain.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(upstreamTokens(4).join(''));
-    const streamed = await chat(url, { model: 'm', stream: true, messages: [{ role: 'user', content: 'hello again' }] });
-    expect(streamed.status).toBe(200);
-    expect(await deltas(streamed)).toEqual(upstreamTokens(4));
-    expect(upstream.received.map((r) => [r.path, r.headers.authorization, (r.body as { model?: string }).model])).toEqual([
-      ['/v1/chat/completions', 'Bearer K-123', 'm'],
-      ['/v1/chat/completions', 'Bearer K-123', 'm'],
-    ]);
-
-    // A client that hangs up after the first token: under detach the upstream is not aborted.
-    upstream.tokens = 40;
-    upstream.delayMs = 5;
-    const leaver = new AbortController();
-    const third = await chat(url, { model: 'm', stream: true, messages: [{ role: 'user', content: 'a long one' }] }, leaver.signal);
-    expect(await deltas(third, (seen) => seen.length > 0)).toEqual(upstreamTokens(1));
-    leaver.abort();
-    await waitUntil(() => upstream.completed === 3, 'the upstream finished the third reply', 10_000);
-    expect(upstream.clientAborts).toBe(0);
-    s.child.kill('SIGTERM');
-    expect(await s.exited).toBe(0);
   });
 
   it("runs a team's own kinds from --config, behind the token", async () => {
