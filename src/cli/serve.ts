@@ -136,13 +136,8 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     );
   }
   const user = config.config === undefined ? {} : await loadConfig(config.config);
-  const runtimeOptions: ServeRuntimeOptions = {
-    ...(config.upstream === undefined ? {} : { upstream: config.upstream }),
-    ...(config.model === undefined ? {} : { model: config.model }),
-    ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
-    ...(config.onBusy === undefined ? {} : { onBusy: config.onBusy }),
-    ...(user.kinds === undefined ? {} : { kinds: user.kinds }),
-  };
+  // An option left undefined is the same as one not given (serveRuntime and the gateway read them with `??`).
+  const runtimeOptions: ServeRuntimeOptions = { upstream: config.upstream, model: config.model, apiKey: config.apiKey, onBusy: config.onBusy, kinds: user.kinds };
   const built = user.runtime ? { runtime: user.runtime, store: undefined, model: config.model ?? 'interlock' } : serveRuntime(runtimeOptions);
   const { runtime } = built;
   const { default: pino } = await import('pino');
@@ -150,9 +145,9 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
   const server = await createGatewayServer(runtime, {
     logger,
     models: [built.model],
-    ...(config.token === undefined ? {} : { token: config.token }),
-    ...(built.store === undefined ? {} : { store: built.store }),
-    ...(config.onDisconnect === undefined ? {} : { onDisconnect: config.onDisconnect }),
+    token: config.token,
+    store: built.store,
+    onDisconnect: config.onDisconnect,
     ...(config.stately === undefined ? {} : { stately: { url: config.stately, warn: () => print(`  WARNING  ${STATELY_WARNING}`) } }),
     ...user.gateway,
   });
