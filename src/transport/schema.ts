@@ -151,7 +151,8 @@ function sinceProblem(since: unknown, pattern: boolean): string | undefined {
  */
 function describe(e: ErrorObject, base: string): string {
   // A JSON pointer: '/' separates, '~1' is a '/' inside a name (an address key), '~0' a '~'.
-  const path = [base, ...e.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))].filter((part) => part !== '');
+  // The pointer's leading '' (and an empty base) are filtered out with the rest of the empty parts.
+  const path = [base, ...e.instancePath.split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))].filter((part) => part !== '');
   const where = path.length > 0 ? `'${path.join('.')}'` : 'the message';
   const params = e.params as { additionalProperty?: string; limit?: number };
   if (e.keyword === 'maxProperties') return `${where} names more than ${params.limit} addresses (the most a pattern's since may name: keep the most recently advanced)`;
