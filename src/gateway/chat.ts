@@ -297,7 +297,7 @@ class ChatExchange {
     this.release();
     this.config.metrics?.chatEnded(status);
     this.reply.raw.end();
-    this.request.log.info({ res: { statusCode: this.reply.raw.statusCode }, responseTime: this.reply.elapsedTime }, 'request completed');
+    // No 'request completed' line here: Fastify logs it when the hijacked response finishes.
     this.settle.resolve(undefined);
   }
 
