@@ -70,10 +70,12 @@ describe('authorize on the HTTP routes', { timeout: 30_000 }, () => {
         { method: 'POST', path: '/v1/actors/counter/a/ask', body: { event: { type: 'get' } } },
         { method: 'GET', path: '/v1/actors/counter/a' },
         { method: 'GET', path: '/v1/actors/counter/a/mailbox' },
+        { method: 'HEAD', path: '/v1/actors/counter/a' },
         { method: 'POST', path: '/v1/actors/counter/a/cancel' },
         { method: 'POST', path: '/v1/actors/counter/a/revive' },
         { method: 'GET', path: '/v1/actors' },
         { method: 'GET', path: '/v1/actors?kind=counter' },
+        { method: 'HEAD', path: '/v1/actors?kind=counter' },
         chat('s1'),
       ]),
     ).toEqual([
@@ -81,10 +83,12 @@ describe('authorize on the HTTP routes', { timeout: 30_000 }, () => {
       ['POST /v1/actors/counter/a/ask', 200, [q('counter/a', 'ask')]],
       ['GET /v1/actors/counter/a', 200, [q('counter/a', 'subscribe')]],
       ['GET /v1/actors/counter/a/mailbox', 200, [q('counter/a', 'subscribe')]],
+      ['HEAD /v1/actors/counter/a', 200, [q('counter/a', 'subscribe')]],
       ['POST /v1/actors/counter/a/cancel', 409, [q('counter/a', 'send')]],
       ['POST /v1/actors/counter/a/revive', 409, [q('counter/a', 'send')]],
       ['GET /v1/actors', 200, [q('*', 'subscribe', true)]],
       ['GET /v1/actors?kind=counter', 200, [q('counter/*', 'subscribe', true)]],
+      ['HEAD /v1/actors?kind=counter', 200, [q('counter/*', 'subscribe', true)]],
       ['POST /v1/chat/completions', 200, [q('session/s1', 'ask')]],
     ]);
   });
@@ -160,5 +164,28 @@ describe('authorize on the HTTP routes', { timeout: 30_000 }, () => {
     expect(body.error.message).toContain('send');
     expect(asked).toEqual([{ token: 'other-token', address: 'counter/b', pattern: false, action: 'send' }]);
     expect(gw.rt.addresses('counter')).toEqual([]);
+  });
+
+  it('asks for a HEAD what it asks for the GET it mirrors, so a refused token learns nothing from its headers', async () => {
+    // Bug (fixed with this test): HEAD /v1/actors skipped authorize and answered 200 with the
+    // list's content-length; HEAD /v1/actors/{kind}/{key} asked `send` instead of `subscribe`.
+    const asked: AuthorizeRequest[] = [];
+    const gw = await startGateway({
+      kinds: { counter },
+      gateway: { token: TOKEN, authorize: (r) => (asked.push(r), false) },
+      logLevel: 'warn',
+    });
+    gw.rt.tell('counter/a', { type: 'inc' } as never);
+    expect(
+      await questions(gw.url, asked, [
+        { method: 'HEAD', path: '/v1/actors' },
+        { method: 'HEAD', path: '/v1/actors/counter/a' },
+        { method: 'HEAD', path: '/v1/actors/counter/a/mailbox' },
+      ]),
+    ).toEqual([
+      ['HEAD /v1/actors', 403, [q('*', 'subscribe', true)]],
+      ['HEAD /v1/actors/counter/a', 403, [q('counter/a', 'subscribe')]],
+      ['HEAD /v1/actors/counter/a/mailbox', 403, [q('counter/a', 'subscribe')]],
+    ]);
   });
 });
