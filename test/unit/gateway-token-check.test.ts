@@ -66,6 +66,11 @@ describe('token verifier', () => {
   it('compares tokens of any length', () => {
     expect([sameToken('a', 'a'), sameToken('a', 'ab'), sameToken('', ''), sameToken('é', 'é')]).toEqual([true, false, true, true]);
   });
+
+  it('hashes tokens as UTF-8, so characters beyond Latin-1 do not collide with others', () => {
+    // In Latin-1 both would be the byte 0x01 (and '€' and '¬' the byte 0xAC).
+    expect([sameToken('\u0101', '\u0001'), sameToken('\u20ac', '\u00ac'), tokenVerifier('pass\u20ac')('pass\u00ac')]).toEqual([false, false, false]);
+  });
 });
 
 describe('bearer check (HTTP routes)', () => {
