@@ -95,6 +95,17 @@ describe('connection_init', () => {
 });
 
 describe('frames after the ack', () => {
+  it('takes a pong message silently: no error, no close', async () => {
+    const s = await startServer();
+    const c = await RawClient.connect(s);
+    c.send({ type: 'pong' });
+    c.send({ type: 'pong', payload: { t: 1 } });
+    c.send({ type: 'ping', payload: { after: 'pongs' } });
+    await c.until((m) => m.type === 'pong');
+    expect(c.messages.slice(1)).toEqual([{ type: 'pong', payload: { after: 'pongs' } }]);
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+
   it('closes 4400 on a binary frame', async () => {
     const s = await startServer();
     const c = await RawClient.connect(s);
