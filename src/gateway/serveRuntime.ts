@@ -38,7 +38,8 @@ export function serveProvider(options: ServeRuntimeOptions): { provider: Provide
   }
   const model = options.model ?? 'default';
   return {
-    provider: openAICompatible({ baseURL: options.upstream, model, ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }) }),
+    // An undefined apiKey is no key to openAICompatible (no Authorization header).
+    provider: openAICompatible({ baseURL: options.upstream, model, apiKey: options.apiKey }),
     model,
   };
 }

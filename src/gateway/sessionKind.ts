@@ -28,11 +28,12 @@ export function gatewaySessionKind(options: GatewaySessionOptions) {
   return sessionKind(
     {
       provider: options.provider,
-      ...(options.onBusy === undefined ? {} : { onBusy: options.onBusy }),
-      ...(options.onDisconnect === undefined ? {} : { onDisconnect: options.onDisconnect }),
-      ...(options.cleanupDeadlineMs === undefined ? {} : { cleanupDeadlineMs: options.cleanupDeadlineMs }),
-      ...(options.system === undefined ? {} : { system: options.system }),
-      ...(options.model === undefined ? {} : { model: options.model }),
+      // Absent and undefined are the same to sessionKind (it defaults each with ?? or an undefined check).
+      onBusy: options.onBusy,
+      onDisconnect: options.onDisconnect,
+      cleanupDeadlineMs: options.cleanupDeadlineMs,
+      system: options.system,
+      model: options.model,
     },
     {
       idleAfterMs: options.idleAfterMs ?? 60_000,

@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createWebSocketReceiver, type StatelyInspectionEvent } from '@statelyai/inspect';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentKind } from '../../machines/agent.js';
 import { sessionKind } from '../../machines/session.js';
@@ -134,9 +135,11 @@ describe('Stately bridge', () => {
   it('is an option of createGatewayServer, logs the warning, and stops with the server', async () => {
     const relay = await relayAndReceiver();
     const { clock, rt } = runtime();
-    const warnings: string[] = [];
-    const server = await createGatewayServer(rt as unknown as Runtime, { logger: false, defaultMetrics: false, stately: { url: relay.url, warn: (m) => warnings.push(m) } });
-    expect(warnings).toEqual([STATELY_WARNING]);
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) });
+    const server = await createGatewayServer(rt as unknown as Runtime, { logger, defaultMetrics: false, stately: { url: relay.url } });
+    // Without a `warn` of its own, the warning goes to the server's log, at warn level.
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, STATELY_WARNING]]);
     rt.tell('session/s', { type: 'prompt', text: 'hi' });
     await clock.runAll();
     await relay.until(() => of(relay.received, 'session/s', '@xstate.snapshot').length >= 2);

@@ -9,6 +9,7 @@
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayOptions } from '../../src/gateway/createGateway.js';
+import { redactToken } from '../../src/gateway/createGatewayServer.js';
 import type { KindConfig } from '../../src/index.js';
 import { closeAll, startGateway, type TestGateway } from '../gateway/helpers.js';
 import { SECRET, until, vaultKind } from './helpers.js';
@@ -79,7 +80,10 @@ describe('GET /v1/actors/{kind}/{key}/events', () => {
     expect(byQuery.status).toBe(200);
     await byQuery.body!.cancel();
     // A query token never reaches the log with the URL.
-    expect(gw.logs.some((l) => String((l.req as { url?: string } | undefined)?.url).includes('token=[redacted]'))).toBe(true);
+    expect(gw.logs.some((l) => (l.req as { url?: string } | undefined)?.url === '/v1/actors/vault/1/events?token=[redacted]')).toBe(true);
+    // The whole value goes, up to the next parameter or fragment, whatever the case of the name.
+    expect(redactToken('/x?a=1&TOKEN=s3cr3t&since=1:2#h')).toBe('/x?a=1&TOKEN=[redacted]&since=1:2#h');
+    expect(redactToken('/x?token=a#token=b')).toBe('/x?token=[redacted]#token=b');
     expect(JSON.stringify(gw.logs)).not.toContain('t0k');
   });
 
