@@ -22,7 +22,7 @@
  * reads the buffers without subscribing: one subscription per address on top of the bus
  * would deliver each live record twice.)
  */
-import { Observable, type Subscription } from 'rxjs';
+import { defer, filter, map, startWith, type Observable } from 'rxjs';
 import { parseAddress } from '../address.js';
 import type { BusRecord, ResumePoint } from '../bus/records.js';
 import { errors } from '../errors.js';
@@ -74,23 +74,22 @@ export function currentSnapshot(runtime: Runtime, address: string, base: number,
   return { payload: encode(address, epoch, view.seq, now, 'snapshot', data, extra), address, epoch, seq: view.seq, snapshot: !recovered };
 }
 
-/** Records of one address for a wire subscriber (see the module comment). `since` is in wire epochs. */
+/**
+ * Records of one address for a wire subscriber (see the module comment). `since` is in wire
+ * epochs. The snapshot is taken at subscription, right before the live records: nothing
+ * falls between. The runtime's streams complete when it shuts down; the operators carry
+ * that (and any error) through.
+ */
 export function addressStream(runtime: Runtime, address: string, since: ResumePoint | undefined, base: number, now: () => number): Observable<WireItem> {
-  return new Observable<WireItem>((subscriber) => {
-    if (since === undefined) {
-      const first = currentSnapshot(runtime, address, base, now(), false);
-      if (first) subscriber.next(first);
-      return runtime.events(address).subscribe({
-        next: (r) => subscriber.next(item(r, base)),
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      });
+  return defer(() => {
+    if (since !== undefined) {
+      return runtime
+        .events(address, { since: fromWire(base, since) })
+        .pipe(map((r) => (r.type === 'replay.gap' ? currentSnapshot(runtime, address, base, r.ts, true)! : item(r, base))));
     }
-    return runtime.events(address, { since: fromWire(base, since) }).subscribe({
-      next: (r) => subscriber.next(r.type === 'replay.gap' ? currentSnapshot(runtime, address, base, r.ts, true)! : item(r, base)),
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    });
+    const first = currentSnapshot(runtime, address, base, now(), false);
+    const live = runtime.events(address).pipe(map((r) => item(r, base)));
+    return first ? live.pipe(startWith(first)) : live;
   });
 }
 
@@ -120,28 +119,26 @@ export function patternStream(
   base: number,
   now: () => number,
 ): Observable<WireItem> {
-  return new Observable<WireItem>((subscriber) => {
+  return defer(() => {
+    const first: WireItem[] = [];
     if (since !== undefined) {
       for (const [address, point] of since) {
         const replay = runtime.replay(address, fromWire(base, point));
-        if (replay) for (const r of replay) subscriber.next(item(r, base));
-        else subscriber.next(currentSnapshot(runtime, address, base, now(), true)!);
+        if (replay) for (const r of replay) first.push(item(r, base));
+        else first.push(currentSnapshot(runtime, address, base, now(), true)!);
       }
       for (const address of runtime.addresses()) {
         if (since.has(address) || !matches(address)) continue;
-        const first = currentSnapshot(runtime, address, base, now(), false);
-        if (first) subscriber.next(first);
+        const snapshot = currentSnapshot(runtime, address, base, now(), false);
+        if (snapshot) first.push(snapshot);
       }
     }
-    // Synchronously after the replay: no record can be published in between.
-    const sub: Subscription = runtime.events$.subscribe({
-      next: (r) => {
-        if (matches(r.address)) subscriber.next(item(r, base));
-      },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    });
-    return sub;
+    // Subscribed right after the replay is read (startWith emits it first): no record can be published in between.
+    return runtime.events$.pipe(
+      filter((r) => matches(r.address)),
+      map((r) => item(r, base)),
+      startWith(...first),
+    );
   });
 }
 
