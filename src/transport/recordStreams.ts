@@ -93,17 +93,23 @@ export function addressStream(runtime: Runtime, address: string, since: ResumePo
   });
 }
 
-/** Whether a record's address matches a pattern; throws INTERLOCK_INVALID_ADDRESS for a malformed one. */
+/**
+ * Whether a record's address matches a pattern (`*`, `kind/*`, `kind/prefix*`): throws
+ * INTERLOCK_INVALID_ADDRESS naming the pattern for a malformed one, INTERLOCK_UNKNOWN_KIND
+ * for a kind this runtime does not have.
+ */
 export function patternMatcher(pattern: string, knownKinds: ReadonlySet<string>): (address: string) => boolean {
   if (pattern === '*') return () => true;
-  if (!pattern.endsWith('*') || pattern.indexOf('*') !== pattern.length - 1) throw errors.invalidAddress(pattern);
+  if (pattern.indexOf('*') !== pattern.length - 1) throw errors.invalidAddress(pattern);
   const prefix = pattern.slice(0, -1);
-  const slash = prefix.indexOf('/');
-  if (slash <= 0) throw errors.invalidAddress(pattern);
-  // The kind must be valid and known; the key prefix may be empty (`kind/*`).
-  const { kind } = parseAddress(`${prefix.slice(0, slash)}/x`);
+  let kind: string;
+  try {
+    // The prefix is an address whose key is cut short: checked as one, an empty key (`kind/*`) as a one-character key.
+    ({ kind } = parseAddress(prefix.length > prefix.indexOf('/') + 1 ? prefix : `${prefix}x`));
+  } catch {
+    throw errors.invalidAddress(pattern);
+  }
   if (!knownKinds.has(kind)) throw errors.unknownKind(pattern, kind, [...knownKinds]);
-  if (prefix.length > slash + 1) parseAddress(prefix);
   return (address) => address.startsWith(prefix);
 }
 
@@ -129,8 +135,8 @@ export function patternStream(
       }
       for (const address of runtime.addresses()) {
         if (since.has(address) || !matches(address)) continue;
-        const snapshot = currentSnapshot(runtime, address, base, now(), false);
-        if (snapshot) first.push(snapshot);
+        // addresses() lists live actors, whose snapshot always exists.
+        first.push(currentSnapshot(runtime, address, base, now(), false)!);
       }
     }
     // Subscribed right after the replay is read (startWith emits it first): no record can be published in between.

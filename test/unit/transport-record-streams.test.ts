@@ -7,14 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime, SimulatedClock } from '../../src/index.js';
 import type { Runtime } from '../../src/runtime/Runtime.js';
-import { addressStream, currentSnapshot, patternStream, type WireItem } from '../../src/transport/recordStreams.js';
+import { addressStream, currentSnapshot, patternMatcher, patternStream, type WireItem } from '../../src/transport/recordStreams.js';
 import { counterMachine } from './fixtures.js';
 
 const BASE = 5_000_000;
 
 function counters() {
   const clock = new SimulatedClock();
-  const rt = createRuntime({ clock, kinds: { c: { machine: counterMachine } } }) as unknown as Runtime;
+  const rt = createRuntime({ clock, kinds: { c: { machine: counterMachine, replay: 16 }, vault: { machine: counterMachine } } }) as unknown as Runtime;
   return { clock, rt };
 }
 
@@ -65,6 +65,34 @@ describe('addressStream and patternStream', () => {
     for (const s of subs) s.unsubscribe();
   });
 
+  it('resume a pattern: what each named address missed (or its recovered snapshot), the snapshot of a live match not named, then live records', async () => {
+    const { clock, rt } = counters();
+    // A ring starts with the first record someone receives: c/1 was watched, then left.
+    const watcher = rt.events('c/1').subscribe();
+    for (const a of ['c/1', 'c/2', 'vault/1']) rt.tell(a, { type: 'inc' } as never);
+    await clock.runAll();
+    watcher.unsubscribe();
+    const one = rt.view('c/1')!;
+    const two = rt.view('c/2')!.seq;
+    const got: Record<string, unknown>[] = [];
+    const since = new Map([
+      ['c/1', { epoch: BASE + one.epoch, seq: one.seq - 1 }],
+      ['c/9', { epoch: BASE + 1, seq: 3 }],
+    ]);
+    const sub = patternStream(rt, (address) => address.startsWith('c/'), since, BASE, () => 11).subscribe((x) => got.push(parsed(x)));
+    rt.tell('c/2', { type: 'inc' } as never);
+    await clock.runAll();
+    sub.unsubscribe();
+    expect(got.map((r) => [r.address, r.type, r.seq, r.recovered])).toEqual([
+      // c/1's last record, replayed from its buffer (a snapshot record: the last one an inc publishes)
+      ['c/1', 'snapshot', one.seq, undefined],
+      ['c/9', 'snapshot', 0, false],
+      ['c/2', 'snapshot', two, undefined],
+      ...got.slice(3).map(() => ['c/2', expect.any(String), expect.any(Number), undefined]),
+    ]);
+    expect(got.length).toBeGreaterThan(3);
+  });
+
   it('complete when the runtime shuts down', async () => {
     const { clock, rt } = counters();
     const ended: string[] = [];
@@ -86,5 +114,45 @@ describe('addressStream and patternStream', () => {
     stream.subscribe({ error: (e) => errors.push(e) });
     addressStream(rt, 'no-slash', { epoch: 1, seq: 0 }, BASE, () => 0).subscribe({ error: (e) => errors.push(e) });
     expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['INTERLOCK_INVALID_ADDRESS', 'INTERLOCK_INVALID_ADDRESS']);
+  });
+});
+
+describe('patternMatcher', () => {
+  const kinds = new Set(['c', 'vault']);
+  const code = (pattern: string) => {
+    try {
+      patternMatcher(pattern, kinds);
+      return 'ok';
+    } catch (e) {
+      return (e as { code: string; message: string }).message.includes(JSON.stringify(pattern)) || (e as { code: string }).code === 'INTERLOCK_UNKNOWN_KIND'
+        ? (e as { code: string }).code
+        : `message does not name the pattern: ${(e as Error).message}`;
+    }
+  };
+
+  it('matches every address, a whole kind, or a key prefix of a kind', () => {
+    const addresses = ['c/1', 'c/ab', 'c/abc', 'c/a', 'cc/ab', 'vault/ab'];
+    const matched = (pattern: string) => addresses.filter(patternMatcher(pattern, kinds));
+    expect(matched('*')).toEqual(addresses);
+    expect(matched('c/*')).toEqual(['c/1', 'c/ab', 'c/abc', 'c/a']);
+    expect(matched('c/ab*')).toEqual(['c/ab', 'c/abc']);
+    expect(matched('c/a/b*')).toEqual([]);
+  });
+
+  it('takes a key prefix as long as a key may be', () => {
+    expect(code(`c/${'k'.repeat(256)}*`)).toBe('ok');
+    expect(code(`c/${'k'.repeat(257)}*`)).toBe('INTERLOCK_INVALID_ADDRESS');
+  });
+
+  it('refuses a malformed pattern with an error that names it', () => {
+    const bad = ['', '**', 'c', 'c/1', 'c/*x', 'c*', 'cc*', '/x*', '/*', 'C/*', 'c/a\u0001*', '-x/*'];
+    expect(bad.map((p) => [p, code(p)])).toEqual(bad.map((p) => [p, 'INTERLOCK_INVALID_ADDRESS']));
+  });
+
+  it('refuses a kind this runtime does not have, listing the ones it has', () => {
+    expect(() => patternMatcher('zz/*', kinds)).toThrow(
+      expect.objectContaining({ code: 'INTERLOCK_UNKNOWN_KIND', message: "Address 'zz/*' names kind 'zz', which this runtime does not have. Known kinds: c, vault." }),
+    );
+    expect(code('zz/ab*')).toBe('INTERLOCK_UNKNOWN_KIND');
   });
 });
