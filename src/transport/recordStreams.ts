@@ -22,7 +22,7 @@
  * reads the buffers without subscribing: one subscription per address on top of the bus
  * would deliver each live record twice.)
  */
-import { defer, filter, map, startWith, type Observable } from 'rxjs';
+import { defer, filter, map, Observable, startWith } from 'rxjs';
 import { parseAddress } from '../address.js';
 import type { BusRecord, ResumePoint } from '../bus/records.js';
 import { errors } from '../errors.js';
@@ -125,26 +125,27 @@ export function patternStream(
   base: number,
   now: () => number,
 ): Observable<WireItem> {
-  return defer(() => {
-    const first: WireItem[] = [];
+  return new Observable<WireItem>((subscriber) => {
+    // Each replayed item goes out as soon as it is read: a subscriber that leaves meanwhile (its connection closed) stops the rest.
     if (since !== undefined) {
       for (const [address, point] of since) {
         const replay = runtime.replay(address, fromWire(base, point));
-        if (replay) for (const r of replay) first.push(item(r, base));
-        else first.push(currentSnapshot(runtime, address, base, now(), true)!);
+        if (replay) for (const r of replay) subscriber.next(item(r, base));
+        else subscriber.next(currentSnapshot(runtime, address, base, now(), true)!);
       }
       for (const address of runtime.addresses()) {
         if (since.has(address) || !matches(address)) continue;
         // addresses() lists live actors, whose snapshot always exists.
-        first.push(currentSnapshot(runtime, address, base, now(), false)!);
+        subscriber.next(currentSnapshot(runtime, address, base, now(), false)!);
       }
     }
-    // Subscribed right after the replay is read (startWith emits it first): no record can be published in between.
-    return runtime.events$.pipe(
-      filter((r) => matches(r.address)),
-      map((r) => item(r, base)),
-      startWith(...first),
-    );
+    // Synchronously after the replay: no record can be published in between.
+    return runtime.events$
+      .pipe(
+        filter((r) => matches(r.address)),
+        map((r) => item(r, base)),
+      )
+      .subscribe(subscriber);
   });
 }
 

@@ -70,6 +70,13 @@ describe('auth', () => {
   });
 });
 
+describe('models', () => {
+  it("lists the model 'interlock' when the options name none", async () => {
+    const gw = await startGateway({ gateway: { models: undefined } });
+    expect(((await (await fetch(`${gw.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(['interlock']);
+  });
+});
+
 describe('mounted in an existing Fastify app', () => {
   it('serves under a prefix next to the app routes, with its own errors and auth only on its routes', async () => {
     const rt = createRuntime({ kinds: { session: gatewaySessionKind({ provider: simulated({ tokensPerSecond: 5_000, text: 'hi there' }) }) as KindConfig } });
