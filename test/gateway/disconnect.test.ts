@@ -147,7 +147,7 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INTERLOCK_INVALID_REQUEST');
-    expect(() => createGateway(w.gw.rt, { onDisconnect: 'later' as never })).toThrow(expect.objectContaining({ code: 'INTERLOCK_INVALID_CONFIG', message: expect.stringContaining("`onDisconnect` must be 'cancel' or 'detach', got later") }));
+    expect(() => createGateway(w.gw.rt, { onDisconnect: 'later' as never })).toThrow(expect.objectContaining({ code: 'INTERLOCK_INVALID_CONFIG', message: "Invalid createGateway options: `onDisconnect` must be 'cancel' or 'detach', got later." }));
   });
 
   it("a disconnect of request A delivered late, after B replaced A, never cuts B's newer stream", async () => {
