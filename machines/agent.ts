@@ -400,6 +400,9 @@ export function validateAgentEvent(event: { type: string }): string | undefined 
   return undefined;
 }
 
+/** The only event an agent answers (each request once); its control events are answered by nothing. */
+const AGENT_ANSWERS: readonly string[] = ['request'];
+
 /**
  * Reports a subscription failure observed outside `handle` (a monitor, another process),
  * for the epoch the observation was made under. Throws INTERLOCK_INVALID_EVENT when
@@ -417,18 +420,22 @@ export function reportSubscriptionFailure(
 
 /**
  * The recommended kind for an agent: failure reports in the control lane (and refused
- * without an epoch), `cancel` as the cancel event, and restarts that keep the
- * subscription state. `policies` may add to these; they cannot take them away.
+ * without an epoch), `cancel` as the cancel event, only `request` answered (an ask or
+ * stream of `cancel`, `reset` or `subscription.failed`, which nothing answers, is refused
+ * with INTERLOCK_NOT_ANSWERED instead of waiting for its deadline), and restarts that keep
+ * the subscription state. `policies` may add to these; they cannot take them away.
+ * `answers` is the machine's, not a policy.
  */
 export function agentKind<TInput = unknown, TOutput = unknown>(
   options: AgentOptions<TInput, TOutput>,
-  policies: Omit<KindConfig<AgentMachine>, 'machine'> = {},
+  policies: Omit<KindConfig<AgentMachine>, 'machine' | 'answers'> = {},
 ): KindConfig<ReturnType<typeof agentMachine<TInput, TOutput>>> {
   const control = [...new Set(['subscription.failed', ...(policies.mailbox?.control ?? [])])];
   const userValidate = policies.validate;
   return {
     cancelEvent: 'cancel',
     ...policies,
+    answers: AGENT_ANSWERS,
     machine: agentMachine(options),
     mailbox: { ...policies.mailbox, control },
     supervision: { restartInput: agentRestartInput, ...policies.supervision },

@@ -460,6 +460,9 @@ export function sessionMachine(options: SessionOptions) {
 
 export type SessionMachine = ReturnType<typeof sessionMachine>;
 
+/** The only event a session answers (every prompt is answered once); its control events are answered by nothing. */
+const SESSION_ANSWERS: readonly string[] = ['prompt'];
+
 const BUSY_POLICIES: readonly BusyPolicy[] = ['interrupt', 'rollback', 'enqueue', 'reject'];
 
 const DISCONNECT_POLICIES: readonly DisconnectPolicy[] = ['cancel', 'detach'];
@@ -526,16 +529,20 @@ export function sessionView(context: SessionContext): SessionView {
 /**
  * The recommended kind for a session: `cancel` as the cancel event (a caller's abort or
  * unsubscribe reaches the running stream), `cancel` and `disconnect` in the control lane
- * (they overtake queued prompts), streams that end on `stream.end`, and a view without
- * prompt or answer text. `policies` may add to these, not take them away.
+ * (they overtake queued prompts), streams that end on `stream.end`, only `prompt` answered
+ * (an ask or stream of `cancel`, `disconnect` or `close`, which nothing answers, is refused
+ * with INTERLOCK_NOT_ANSWERED instead of waiting for its deadline), and a view without
+ * prompt or answer text. `policies` may add to these, not take them away; `answers` is the
+ * machine's, not a policy.
  */
-export function sessionKind(options: SessionOptions, policies: Omit<KindConfig<SessionMachine>, 'machine'> = {}): KindConfig<SessionMachine> {
+export function sessionKind(options: SessionOptions, policies: Omit<KindConfig<SessionMachine>, 'machine' | 'answers'> = {}): KindConfig<SessionMachine> {
   const control = [...new Set(['cancel', 'disconnect', ...(policies.mailbox?.control ?? [])])];
   return {
     view: sessionView,
     validate: validateSessionEvent,
     ...policies,
     cancelEvent: 'cancel',
+    answers: SESSION_ANSWERS,
     machine: sessionMachine(options),
     mailbox: { ...policies.mailbox, control },
   };

@@ -72,6 +72,9 @@ export function workerMachine<TItem = unknown, TOutput = unknown>(options: Worke
 
 export type WorkerMachine = ReturnType<typeof workerMachine>;
 
+/** A worker answers every item (with process's output or its error). */
+const WORKER_ANSWERS: readonly string[] = ['item'];
+
 /** What a worker keeps across a supervisor restart: its health counters. */
 export interface WorkerCarry {
   processed: number;
@@ -86,13 +89,18 @@ export function workerRestartInput(last: { value: unknown; context: WorkerContex
   return { processed: last.context.processed, failed: last.context.failed + (last.value === 'working' ? 1 : 0) };
 }
 
-/** The recommended kind for a worker: restarts that keep its counters. */
+/**
+ * The recommended kind for a worker: restarts that keep its counters, and `item` (its only
+ * event) answered, so an ask of any other type is refused with INTERLOCK_NOT_ANSWERED
+ * instead of waiting, postponed, for its deadline. `answers` is the machine's, not a policy.
+ */
 export function workerKind<TItem = unknown, TOutput = unknown>(
   options: WorkerOptions<TItem, TOutput>,
-  policies: Omit<KindConfig<WorkerMachine>, 'machine'> = {},
+  policies: Omit<KindConfig<WorkerMachine>, 'machine' | 'answers'> = {},
 ): KindConfig<ReturnType<typeof workerMachine<TItem, TOutput>>> {
   return {
     ...policies,
+    answers: WORKER_ANSWERS,
     machine: workerMachine(options),
     supervision: { restartInput: workerRestartInput, ...policies.supervision },
   };

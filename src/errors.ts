@@ -92,6 +92,10 @@ export const ErrorCodes = {
     summary: "A remote caller (HTTP, WebSocket) sent an event type that is not in its kind's publicEvents.",
     public: true,
   },
+  INTERLOCK_NOT_ANSWERED: {
+    summary: "An ask or stream carried an event type its kind's machine never answers (not in the kind's `answers`, e.g. a session's `cancel`); refused before it was queued. Send it with tell.",
+    public: true,
+  },
   INTERLOCK_SUPERSEDED: {
     summary: "A newer request replaced this one, before it started or while it ran (latest-wins policies: a session's interrupt or rollback).",
     public: true,
@@ -257,6 +261,12 @@ export const errors = {
       'INTERLOCK_EVENT_NOT_PUBLIC',
       `Event type '${type}' may not be sent to '${address}' from outside the process. Public event types of its kind: ${allowed.join(', ') || '(none)'}.`,
       { address, details: { type } },
+    ),
+  notAnswered: (address: string, kind: string, type: string, answers: readonly string[]) =>
+    new InterlockError(
+      'INTERLOCK_NOT_ANSWERED',
+      `'${type}' is not answered by kind '${kind}' (it answers: ${answers.join(', ') || '(nothing)'}), so an ask or stream of it to '${address}' would wait for its deadline; send it with tell (WebSocket \`send\`, POST /v1/actors/${address}/tell).`,
+      { address, details: { kind, type } },
     ),
   unknownKind: (address: string, kind: string, known: readonly string[]) =>
     new InterlockError(

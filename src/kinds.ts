@@ -62,6 +62,13 @@ export interface KindConfig<TMachine extends AnyStateMachine = AnyStateMachine> 
    */
   publicEvents?: readonly string[];
   /**
+   * Event types the machine answers (with `reply` or `fail`), so the only ones a caller may
+   * `ask` or `stream`; an ask or stream of any other type is refused at once with
+   * INTERLOCK_NOT_ANSWERED, before anything is queued (it would wait for its deadline).
+   * `tell` sends any type. Default: every type may be asked.
+   */
+  answers?: readonly string[];
+  /**
    * What of the context leaves the actor: snapshot records on the bus, replay, the
    * gateway's state view, the inspector. Default: the context as is. Return only what a
    * client may read; secrets (API keys, tokens) must never be in the result.
@@ -100,6 +107,8 @@ export interface Kind {
   readonly idleAfterMs: number | undefined;
   readonly replay: number;
   readonly publicEvents: ReadonlySet<string>;
+  /** The types an ask or stream may carry; undefined: any. */
+  readonly answers: ReadonlySet<string> | undefined;
   readonly view: ((context: any) => unknown) | undefined;
   readonly eventView: ((event: EventObject) => unknown) | undefined;
   readonly validate: ((event: EventObject) => string | undefined) | undefined;
@@ -119,6 +128,7 @@ const KIND_KEYS = new Set([
   'idleAfterMs',
   'replay',
   'publicEvents',
+  'answers',
   'view',
   'eventView',
   'validate',
@@ -173,6 +183,12 @@ export function compileKind(name: string, config: unknown): Kind {
     if (!handles(events, t)) throw fail(`publicEvents names '${t}', which no state of the machine handles`);
   }
 
+  const answers = c.answers === undefined ? undefined : stringList(c.answers, 'answers', fail);
+  for (const t of answers ?? []) {
+    if (isReservedType(t)) throw fail(`answers names '${t}', a reserved type ('@…' is internal, 'xstate.…' is XState's); callers cannot send it`);
+    if (!handles(events, t)) throw fail(`answers names '${t}', which no state of the machine handles`);
+  }
+
   const kind: Kind = {
     name,
     machine,
@@ -195,6 +211,7 @@ export function compileKind(name: string, config: unknown): Kind {
     replay: int(c.replay, 'replay', 0, 1024, fail),
     hasStallStates: hasStallMeta(machine),
     publicEvents: new Set(publicEvents),
+    answers: answers && new Set(answers),
     view: optionalFunction(c.view, 'view', fail) as Kind['view'],
     eventView: optionalFunction(c.eventView, 'eventView', fail) as Kind['eventView'],
     validate: optionalFunction(c.validate, 'validate', fail) as Kind['validate'],

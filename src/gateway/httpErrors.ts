@@ -54,6 +54,7 @@ export const STATUS: Record<WireCode, Rule> = {
   INTERLOCK_INVALID_ADDRESS: invalid(400),
   INTERLOCK_UNAUTHORIZED: { status: 401, type: 'authentication_error', pass: true },
   INTERLOCK_INVALID_MESSAGE: invalid(400),
+  INTERLOCK_NOT_ANSWERED: invalid(400),
   INTERLOCK_EVENT_NOT_PUBLIC: { status: 403, type: 'permission_error', pass: true },
   INTERLOCK_FORBIDDEN: { status: 403, type: 'permission_error', pass: true },
   INTERLOCK_UNKNOWN_MODEL: invalid(404),

@@ -46,6 +46,7 @@ export function inspectRoutes(app: FastifyInstance, runtime: Runtime): void {
       name: k.name,
       machine: graph(k.name).machine,
       publicEvents: k.publicEvents,
+      answers: k.answers ?? null,
       cancelEvent: k.cancelEvent ?? null,
       terminal: k.terminal,
       maxActive: k.maxActive ?? null,

@@ -112,13 +112,13 @@ export class Runtime<K extends Kinds = Kinds> {
 
   /** Enqueues and returns. Throws a coded error if the envelope cannot be accepted. */
   tell<A extends string>(address: A, event: EventForAddress<K, A>, options?: TellOptions): void {
-    this.route(address, this.admit(address, event, options)).delivery.enqueue(event as EventObject, options, undefined);
+    this.route(address, this.admit(address, event, options, false)).delivery.enqueue(event as EventObject, options, undefined);
   }
 
   /** Resolves with the machine's correlated reply, or rejects with a coded error. */
   ask<TOutput = unknown, A extends string = string>(address: A, event: EventForAddress<K, A>, options?: AskOptions): Promise<TOutput> {
     return new Promise<TOutput>((resolve, reject) => {
-      const kind = this.admit(address, event, options);
+      const kind = this.admit(address, event, options, true);
       if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
       this.route(address, kind).delivery.enqueue(event as EventObject, options, { mode: 'ask', resolve: resolve as (v: unknown) => void, reject });
     });
@@ -137,7 +137,7 @@ export class Runtime<K extends Kinds = Kinds> {
       let activation: Activation;
       let env: Envelope;
       try {
-        const kind = this.admit(address, event, options);
+        const kind = this.admit(address, event, options, true);
         if (options?.signal?.aborted) throw errors.cancelled(address, 'queued');
         activation = this.route(address, kind);
         env = activation.delivery.enqueue(event as EventObject, options, new StreamReply(subscriber as Subscriber<EventObject>));
@@ -221,6 +221,7 @@ export class Runtime<K extends Kinds = Kinds> {
     return [...this.deps.kinds.values()].map((k) => ({
       name: k.name,
       publicEvents: [...k.publicEvents],
+      answers: k.answers && [...k.answers],
       cancelEvent: k.cancelEvent,
       terminal: [...k.terminal],
       maxActive: k.maxActive,
@@ -315,14 +316,19 @@ export class Runtime<K extends Kinds = Kinds> {
     return kind;
   }
 
-  /** Checks an envelope at the edge (event, options, the kind's own validation); activates nothing. */
-  private admit(address: string, event: unknown, options: unknown): Kind {
+  /**
+   * Checks an envelope at the edge (event, options, the kind's own validation, and for an
+   * ask or stream that the kind answers its type); activates and queues nothing.
+   */
+  private admit(address: string, event: unknown, options: unknown, asked: boolean): Kind {
     validateSend(address, event, options);
     const kind = this.activations.get(address)?.kind ?? this.kindOf(address);
     if (kind.validate) {
       const why = kind.validate(event);
       if (why !== undefined) throw errors.invalidEvent(address, why);
     }
+    // An ask nobody answers would hold its caller (and a draining shutdown) until its deadline.
+    if (asked && kind.answers && !kind.answers.has(event.type)) throw errors.notAnswered(address, kind.name, event.type, [...kind.answers]);
     return kind;
   }
 

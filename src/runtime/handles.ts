@@ -68,6 +68,8 @@ export interface KindInfo {
   readonly name: string;
   /** Event types remote callers may send. */
   readonly publicEvents: readonly string[];
+  /** Event types an ask or stream may carry (the kind's `answers`); undefined: any. */
+  readonly answers: readonly string[] | undefined;
   readonly cancelEvent: string | undefined;
   readonly terminal: readonly string[];
   readonly maxActive: number | undefined;

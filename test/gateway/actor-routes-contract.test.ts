@@ -3,10 +3,13 @@
  * body of tell, the body of ask (an answer of undefined is null), a client that leaves
  * aborts its ask, coded 404s for an unknown kind or a never-activated actor (the message
  * names the fix), the route schemas refusing bad input, and list paging at the exact end.
+ * An ask of an event its kind never answers (a session's `cancel`) is refused at once, over
+ * HTTP and over the WebSocket (H24).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import { reply, type KindConfig } from '../../src/index.js';
+import { RawClient } from '../transport/helpers.js';
 import { closeAll, startGateway, type TestGateway } from './helpers.js';
 
 afterEach(closeAll);
@@ -42,6 +45,40 @@ async function waitUntil(what: string, cond: () => boolean, rounds = 500): Promi
   }
   throw new Error(`still not ${what}`);
 }
+
+/** What a refused ask of a session's `cancel` says, over either transport. */
+const cancelNotAnswered = (address: string) =>
+  `'cancel' is not answered by kind 'session' (it answers: prompt), so an ask or stream of it to '${address}' would wait for its deadline; send it with tell (WebSocket \`send\`, POST /v1/actors/${address}/tell).`;
+
+describe('an ask nobody answers (H24)', () => {
+  it("refuses POST …/ask of a session's cancel at once with 400 INTERLOCK_NOT_ANSWERED naming tell, activating nothing; the tell is accepted", async () => {
+    const gw = await gateway();
+    // Far past the test's own timeout: only the refusal can answer in time.
+    const res = await post(gw, '/v1/actors/session/x/ask', { event: { type: 'cancel' }, timeoutMs: 600_000 });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { message: cancelNotAnswered('session/x'), type: 'invalid_request_error', param: null, code: 'INTERLOCK_NOT_ANSWERED' },
+    });
+    expect(gw.rt.view('session/x')).toBeUndefined();
+    const told = await post(gw, '/v1/actors/session/x/tell', { event: { type: 'cancel' } });
+    expect([told.status, await told.json()]).toEqual([202, { accepted: true, address: 'session/x' }]);
+  });
+
+  it("answers a WebSocket ask of a session's cancel at once with an error INTERLOCK_NOT_ANSWERED on its id; a send of it gets its result", async () => {
+    const gw = await gateway();
+    const c = await RawClient.connect(gw.url.replace(/^http/, 'ws'));
+    c.send({ type: 'ask', id: 'a', payload: { address: 'session/x', event: { type: 'cancel' }, timeoutMs: 600_000 } });
+    expect(await c.until((m) => (m.type === 'error' || m.type === 'result') && m.id === 'a')).toEqual({
+      type: 'error',
+      id: 'a',
+      payload: { code: 'INTERLOCK_NOT_ANSWERED', message: cancelNotAnswered('session/x') },
+    });
+    expect(gw.rt.view('session/x')).toBeUndefined();
+    c.send({ type: 'send', id: 's', payload: { address: 'session/x', event: { type: 'cancel' } } });
+    expect(await c.until((m) => (m.type === 'error' || m.type === 'result') && m.id === 's')).toEqual({ type: 'result', id: 's', payload: { data: null } });
+    c.terminate();
+  });
+});
 
 describe('tell and ask', () => {
   it('tell answers 202 with exactly { accepted: true, address }', async () => {

@@ -58,17 +58,20 @@ const post = (url: string, headers: Record<string, string> = {}) => fetch(url, {
 describe('inspector routes', () => {
   it('lists the kinds and serves each machine as a graph', async () => {
     const gw = await startGateway({ kinds: kinds(), logLevel: 'warn' });
-    const list = await json<{ object: string; data: { name: string; machine: string; publicEvents: string[]; cancelEvent: string | null; active: number }[] }>(await fetch(`${gw.url}/v1/kinds`));
+    const list = await json<{ object: string; data: { name: string; machine: string; publicEvents: string[]; answers: string[] | null; cancelEvent: string | null; active: number }[] }>(
+      await fetch(`${gw.url}/v1/kinds`),
+    );
     expect(list.object).toBe('list');
-    expect(list.data.map((k) => [k.name, k.machine, k.cancelEvent])).toEqual([
-      ['session', 'session', 'cancel'],
-      ['work', 'work', 'cancel'],
-      ['plain', 'work', null],
-      ['failing', 'crashy', null],
-      ['slow', 'crashy', null],
-      ['agent', 'agent', 'cancel'],
-      ['worker', 'worker', null],
-      ['dot', 'dot', null],
+    // answers: what an ask or stream may carry (the bundled kinds' helpers declare it); null: any type.
+    expect(list.data.map((k) => [k.name, k.machine, k.cancelEvent, k.answers])).toEqual([
+      ['session', 'session', 'cancel', ['prompt']],
+      ['work', 'work', 'cancel', null],
+      ['plain', 'work', null, null],
+      ['failing', 'crashy', null, null],
+      ['slow', 'crashy', null, null],
+      ['agent', 'agent', 'cancel', ['request']],
+      ['worker', 'worker', null, ['item']],
+      ['dot', 'dot', null, null],
     ]);
     expect(list.data[0]!.publicEvents).toEqual(['prompt', 'cancel', 'disconnect', 'close']);
     for (const kind of ['session', 'agent', 'worker']) {

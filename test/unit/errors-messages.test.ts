@@ -215,6 +215,20 @@ describe('error constructors: message, details, address, cause', () => {
       { address: 'a/1', details: { type: 'admin' } },
     ],
     [
+      'notAnswered names the type, the kind, what it answers and the fix (tell)',
+      () => errors.notAnswered('session/x', 'session', 'cancel', ['prompt']),
+      'INTERLOCK_NOT_ANSWERED',
+      "'cancel' is not answered by kind 'session' (it answers: prompt), so an ask or stream of it to 'session/x' would wait for its deadline; send it with tell (WebSocket `send`, POST /v1/actors/session/x/tell).",
+      { address: 'session/x', details: { kind: 'session', type: 'cancel' } },
+    ],
+    [
+      'notAnswered of a kind that answers nothing says (nothing)',
+      () => errors.notAnswered('w/1', 'w', 'go', []),
+      'INTERLOCK_NOT_ANSWERED',
+      "'go' is not answered by kind 'w' (it answers: (nothing)), so an ask or stream of it to 'w/1' would wait for its deadline; send it with tell (WebSocket `send`, POST /v1/actors/w/1/tell).",
+      { address: 'w/1', details: { kind: 'w', type: 'go' } },
+    ],
+    [
       'unknownKind lists the known kinds',
       () => errors.unknownKind('x/1', 'x', ['a', 'b']),
       'INTERLOCK_UNKNOWN_KIND',

@@ -25,7 +25,7 @@ function invalidKind(name: string, why: string) {
 
 const fn = () => undefined;
 const machine = counterMachine;
-const KNOWN = 'machine, input, mailbox, cancelEvent, terminal, supervision, idleAfterMs, replay, publicEvents, view, eventView, validate, maxActive';
+const KNOWN = 'machine, input, mailbox, cancelEvent, terminal, supervision, idleAfterMs, replay, publicEvents, answers, view, eventView, validate, maxActive';
 
 describe('compileKind refuses every bad option, naming it and the fix', () => {
   it.each<[string, unknown, string]>([
@@ -49,6 +49,20 @@ describe('compileKind refuses every bad option, naming it and the fix', () => {
     ['an empty type in mailbox.control', { machine, mailbox: { control: ['inc', ''] } }, '`mailbox.control` must be an array of event types'],
     ['a string for terminal', { machine, terminal: 'done' }, '`terminal` must be an array of event types'],
     ['a string for publicEvents', { machine, publicEvents: 'inc' }, '`publicEvents` must be an array of event types'],
+    ['a string for answers', { machine, answers: 'get' }, '`answers` must be an array of event types'],
+    ['an empty type in answers', { machine, answers: ['get', ''] }, '`answers` must be an array of event types'],
+    ['a number in answers', { machine, answers: [1] }, '`answers` must be an array of event types'],
+    ['a type no state handles in answers', { machine, answers: ['get', 'put'] }, "answers names 'put', which no state of the machine handles"],
+    [
+      'an internal type in answers',
+      { machine, answers: ['@done'] },
+      "answers names '@done', a reserved type ('@…' is internal, 'xstate.…' is XState's); callers cannot send it",
+    ],
+    [
+      "an XState type in answers (even one the machine's wildcard handles)",
+      { machine: setup({}).createMachine({ on: { '*': {} } }), answers: ['xstate.init'] },
+      "answers names 'xstate.init', a reserved type ('@…' is internal, 'xstate.…' is XState's); callers cannot send it",
+    ],
     ['a number for cancelEvent', { machine, cancelEvent: 5 }, '`cancelEvent` must be a non-empty event type'],
     ['an empty cancelEvent', { machine, cancelEvent: '' }, '`cancelEvent` must be a non-empty event type'],
     ['a zero capacity', { machine, mailbox: { capacity: 0 } }, '`mailbox.capacity` must be an integer >= 1, got 0'],
@@ -99,6 +113,7 @@ describe('compileKind accepts the values at each bound as given', () => {
       idleAfterMs: kind.idleAfterMs,
       replay: kind.replay,
       maxActive: kind.maxActive,
+      answers: kind.answers,
     }).toEqual({
       capacity: 10_000,
       defaultTimeoutMs: undefined,
@@ -108,7 +123,13 @@ describe('compileKind accepts the values at each bound as given', () => {
       idleAfterMs: undefined,
       replay: 1024,
       maxActive: undefined,
+      answers: undefined,
     });
+  });
+
+  it('keeps the answered types as given, an empty list (a machine that answers nothing) included', () => {
+    expect([...compileKind('k', { machine, answers: ['get', 'inc'] }).answers!]).toEqual(['get', 'inc']);
+    expect([...compileKind('k', { machine, answers: [] }).answers!]).toEqual([]);
   });
 
   it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
@@ -150,6 +171,7 @@ describe('compileKind reads the events a machine handles', () => {
     expect(refusal('k', { machine: wild, cancelEvent: type })).toBe('accepted');
     expect(refusal('k', { machine: wild, mailbox: { control: [type] } })).toBe('accepted');
     expect(refusal('k', { machine: wild, publicEvents: [type] })).toBe('accepted');
+    expect(refusal('k', { machine: wild, answers: [type] })).toBe('accepted');
   });
 
   // 'cancel' and 'chat' share a first letter with 'chat.*', 'stone' the prefix 'sto' with 'stop': only
@@ -160,6 +182,7 @@ describe('compileKind reads the events a machine handles', () => {
       invalidKind('k', `mailbox.control names '${type}', which no state of the machine handles`),
     );
     expect(refusal('k', { machine: wild, publicEvents: [type] })).toEqual(invalidKind('k', `publicEvents names '${type}', which no state of the machine handles`));
+    expect(refusal('k', { machine: wild, answers: [type] })).toEqual(invalidKind('k', `answers names '${type}', which no state of the machine handles`));
   });
 
   it('makes public by default every concrete type some state handles, sorted: no wildcard, no reserved type', () => {

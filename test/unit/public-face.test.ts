@@ -19,8 +19,9 @@ describe('what a kind lets out: publicEvents, view, validate, maxActive', () => 
   it('defaults publicEvents to every handled type outside the reserved namespaces', () => {
     const rt = createRuntime({ kinds: { v: { machine: vault } } });
     expect(rt.kinds()).toEqual([
-      { name: 'v', publicEvents: ['admin.reset', 'login', 'ping'], cancelEvent: undefined, terminal: [], maxActive: undefined },
+      { name: 'v', publicEvents: ['admin.reset', 'login', 'ping'], answers: undefined, cancelEvent: undefined, terminal: [], maxActive: undefined },
     ]);
+    expect(Object.hasOwn(rt.kinds()[0]!, 'answers')).toBe(true);
   });
 
   it('refuses a publicEvents entry that is reserved or that no state handles', () => {
