@@ -58,7 +58,8 @@ export function promptOf(body: ChatBody): string {
     const m = body.messages[i]!;
     if (m.role !== 'user') continue;
     if (typeof m.content === 'string') return m.content;
-    if (Array.isArray(m.content)) return m.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
+    // A text part's text is a string when present (the schema's contentPart).
+    if (Array.isArray(m.content)) return m.content.map((p) => (p.type === 'text' ? (p.text ?? '') : '')).join('');
     return '';
   }
   return '';
