@@ -24,7 +24,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Subscription } from 'rxjs';
-import type { DisconnectPolicy, SessionEmitted } from '../../machines/session.js';
+import type { BusyPolicy, DisconnectPolicy, SessionEmitted } from '../../machines/session.js';
 import { InterlockError } from '../errors.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { GatewayError, toWire, type WireError } from './httpErrors.js';
@@ -75,16 +75,18 @@ export function handleChat(config: ChatConfig, request: FastifyRequest, reply: F
   const anonymous = typeof headerKey !== 'string';
   const key = anonymous ? `anon-${request.id}` : headerKey;
   const address = `${config.sessionKind}/${key}`;
-  const onBusy = request.headers['x-interlock-on-busy'];
+  // The schema allows only the busy policies; absent, the session's own applies (it reads `onBusy: undefined` as absent).
+  const onBusy = request.headers['x-interlock-on-busy'] as BusyPolicy | undefined;
   // The schema allows only the two policies.
   const onDisconnect = (request.headers['x-interlock-on-disconnect'] as DisconnectPolicy | undefined) ?? config.onDisconnect;
   const text = promptOf(body);
-  const event = { type: 'prompt', text, ...(typeof onBusy === 'string' ? { onBusy } : {}), onDisconnect };
+  const event = { type: 'prompt', text, onBusy, onDisconnect };
   config.runtime.checkPublic(address, event);
   return new ChatExchange(config, request, reply, address, event, body, anonymous).run();
 }
 
 class ChatExchange {
+  // Stryker disable next-line StringLiteral: no check asks for 'waiting'; every one asks whether the phase is 'streaming' or 'done'
   private phase: Phase = 'waiting';
   private sub: Subscription | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -93,7 +95,6 @@ class ChatExchange {
   private text = '';
   private usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
   private endReason: string | undefined;
-  private fenced = false;
   /** The session's id for this request (from `stream.started`). */
   private requestId: string | undefined;
   /** The client went away; the request may still run (detach), for nobody. */
@@ -146,7 +147,6 @@ class ChatExchange {
   }
 
   private onEvent(e: SessionEmitted): void {
-    if (this.phase === 'done' && !this.gone) return;
     switch (e.type) {
       case 'stream.started':
         this.requestId = e.requestId;
@@ -162,11 +162,11 @@ class ChatExchange {
         this.text += e.text;
         if (this.stream) {
           this.write(`${this.prefix}${JSON.stringify(e.text)}},"finish_reason":null}]}\n\n`);
+          // Stryker disable next-line ConditionalExpression: publishing to a channel nobody subscribes to does nothing; the check only spares building the message
           if (chunkChannel.hasSubscribers) chunkChannel.publish({ trace: this.trace, session: this.session, text: e.text });
         }
         return;
       case 'stream.fenced':
-        this.fenced = true;
         this.log('stream_fenced', { gen: e.gen });
         return;
       case 'stream.detached':
@@ -174,10 +174,9 @@ class ChatExchange {
         return;
       case 'stream.end': {
         this.endReason = e.reason;
-        const usage = (e as { usage?: { promptTokens: number; completionTokens: number } }).usage;
-        this.usage = usage
-          ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
-          : { prompt_tokens: words(this.event.text), completion_tokens: this.chunks, total_tokens: words(this.event.text) + this.chunks };
+        // The session's stream.end carries no usage (the provider's reaches an ask's answer only): counted here.
+        const promptTokens = words(this.event.text);
+        this.usage = { prompt_tokens: promptTokens, completion_tokens: this.chunks, total_tokens: promptTokens + this.chunks };
         if (e.reason !== 'done' && e.reason !== 'error') {
           if (e.reason !== 'fenced') this.log('stream_cancelled', { reason: cancelReason(e.reason) });
           if (e.reason === 'interrupted') {
@@ -199,15 +198,8 @@ class ChatExchange {
     if (this.gone) return this.release();
     if (this.phase === 'done') return;
     const reason = this.endReason ?? 'done';
-    if (reason !== 'done') {
-      // Ended by another request (interrupt), a cancel or a fence: this request did not get its answer.
-      const code = reason === 'interrupted' ? 'INTERLOCK_SUPERSEDED' : 'INTERLOCK_CANCELLED';
-      const message =
-        reason === 'interrupted'
-          ? `The stream of session '${this.session}' was interrupted by a newer prompt (policy 'interrupt').`
-          : `The stream of session '${this.session}' ended early (${reason}).`;
-      return this.onError(new InterlockError(code, message, { address: this.address }));
-    }
+    // Ended by another request (interrupt), a cancel, a fence or a failed model call: this request did not get its answer.
+    if (reason !== 'done') return this.onError(endedEarly(this.session, this.address, reason));
     if (!this.stream) {
       this.finish();
       this.release();
@@ -340,6 +332,22 @@ class ChatExchange {
       model: this.body.model,
       choices: [{ index: 0, delta, finish_reason: finish }],
     })}\n\n`;
+  }
+}
+
+/**
+ * The error of a request whose stream ended without its answer. A failed model call ends
+ * the session's stream (`stream.end`, reason `error`) before the session fails the request,
+ * so the stream completes and the provider's own error reaches an `ask` only.
+ */
+function endedEarly(session: string, address: string, reason: string): InterlockError {
+  switch (reason) {
+    case 'interrupted':
+      return new InterlockError('INTERLOCK_SUPERSEDED', `The stream of session '${session}' was interrupted by a newer prompt (policy 'interrupt').`, { address });
+    case 'error':
+      return new InterlockError('INTERLOCK_UPSTREAM_FAILED', `The model call of session '${session}' failed after its stream started.`, { address });
+    default:
+      return new InterlockError('INTERLOCK_CANCELLED', `The stream of session '${session}' ended early (${reason}).`, { address });
   }
 }
 

@@ -5,11 +5,13 @@
  * the `request completed` line of a streamed reply (once), and 5xx logged as request_failed
  * (error) while 4xx is request_refused (info).
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InterlockError } from '../../src/errors.js';
 import type { KindConfig } from '../../src/index.js';
+import { waitUntil } from '../fixtures/upstream.js';
 import { vaultKind } from '../transport/helpers.js';
-import { closeAll, MODEL, startGateway } from './helpers.js';
+import { closeAll, MODEL, ScriptedModel, startGateway, type LogLine, type TestGateway } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -26,6 +28,49 @@ function rawPost(url: string, body: unknown, headers: Record<string, string> = {
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
+}
+
+/** A chat request left open: what has arrived so far, and the client can hang up. */
+class OpenChat {
+  res: IncomingMessage | undefined;
+  text = '';
+  readonly ended: Promise<void>;
+  private readonly req: ClientRequest;
+
+  constructor(url: string, body: unknown, headers: Record<string, string> = {}) {
+    let end!: () => void;
+    this.ended = new Promise((resolve) => (end = resolve));
+    this.req = httpRequest(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      this.res = res;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (this.text += c));
+      res.on('close', end);
+    });
+    this.req.on('error', end);
+    this.req.on('close', () => {
+      if (this.res === undefined) end();
+    });
+    this.req.end(JSON.stringify(body));
+  }
+
+  /** The client goes away. */
+  hangUp(): void {
+    this.req.destroy();
+  }
+}
+
+const chatBody = (content: string | null, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
+
+/** The JSON `data:` payloads of an SSE body, in order (`[DONE]` as is, comments skipped). */
+const payloads = (text: string): unknown[] =>
+  text
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: '))
+    .map((f) => (f === 'data: [DONE]' ? '[DONE]' : JSON.parse(f.slice(6))));
+
+/** The log lines of one session, without Fastify's own request lines, as [msg, the fields named]. */
+function sessionLines(gw: TestGateway, session: string, fields: string[]): unknown[][] {
+  return gw.logs.filter((l: LogLine) => l.session === session).map((l) => [l.msg, ...fields.filter((f) => f in l).map((f) => `${f}=${String(l[f])}`)]);
 }
 
 describe('a streamed chat completion on the wire', () => {
@@ -65,6 +110,98 @@ describe('the log line of a failed request', () => {
     expect(lines).toEqual([
       [50, 'request_failed', code500, 500],
       [30, 'request_refused', 'INTERLOCK_UNKNOWN_KIND', 404],
+    ]);
+  });
+});
+
+describe('a non-streamed chat completion', () => {
+  it('answers one chat.completion JSON: the whole text, finish_reason stop, and usage the gateway counts (prompt words, content chunks)', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider });
+    const asked = rawPost(`${gw.url}/v1/chat/completions`, chatBody(' one  two\tthree '), { 'x-session-id': 'j1' });
+    const call = await model.call(' one  two\tthree ');
+    call.say('Hi', ' there', '!');
+    call.finish();
+    const { res, text } = await asked;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    const requestId = res.headers['x-request-id'] as string;
+    const body = JSON.parse(text) as { created: number };
+    expect(body).toEqual({
+      id: `chatcmpl-${requestId}`,
+      object: 'chat.completion',
+      created: body.created,
+      model: MODEL,
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi there!' }, finish_reason: 'stop', logprobs: null }],
+      usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+    });
+    expect(Number.isInteger(body.created) && body.created <= Math.floor(Date.now() / 1000)).toBe(true);
+
+    // A prompt with no words (null content) counts none.
+    const empty = rawPost(`${gw.url}/v1/chat/completions`, chatBody(null), { 'x-session-id': 'j2' });
+    const second = await model.call('');
+    second.say('ok');
+    second.finish();
+    expect((JSON.parse((await empty).text) as { usage: unknown }).usage).toEqual({ prompt_tokens: 0, completion_tokens: 1, total_tokens: 1 });
+  });
+});
+
+describe('the stream lines of the log', () => {
+  it("carry the stream's generation: stream_start, stream_fenced (a call that ignores its abort), stream_detached (its client left under detach)", async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider, session: { cleanupDeadlineMs: 20 } });
+    const url = gw.url;
+    const first = new OpenChat(url, chatBody('p1', { stream: true }), { 'x-session-id': 'g' });
+    const p1 = await model.call('p1');
+    p1.say('a');
+    p1.finish();
+    await first.ended;
+
+    model.ignoreAbort = true;
+    const second = new OpenChat(url, chatBody('p2', { stream: true }), { 'x-session-id': 'g' });
+    const p2 = await model.call('p2');
+    model.ignoreAbort = false;
+    // p3 interrupts p2, whose call ignores the abort: fenced at the cleanup deadline.
+    const third = new OpenChat(url, chatBody('p3', { stream: true }), { 'x-session-id': 'g', 'x-interlock-on-disconnect': 'detach' });
+    const p3 = await model.call('p3');
+    await second.ended;
+    p3.say('b');
+    await waitUntil(() => third.text.includes('"b"'), 'the third client read its chunk');
+    third.hangUp();
+    await waitUntil(() => gw.logs.some((l) => l.msg === 'stream_detached'), 'the session detached the third stream');
+    p3.say('c');
+    p3.finish();
+    p2.finish();
+    await waitUntil(() => gw.rt.view('session/g')?.state === 'idle', 'the session is idle');
+
+    expect(sessionLines(gw, 'g', ['gen', 'reason', 'chunks', 'policy', 'started', 'code'])).toEqual([
+      ['stream_start', 'gen=1'],
+      ['stream_end', 'reason=done', 'chunks=1'],
+      ['stream_start', 'gen=2'],
+      ['stream_fenced', 'gen=2'],
+      ['stream_end', 'reason=fenced', 'chunks=0'],
+      ['request_refused', 'code=INTERLOCK_CANCELLED'],
+      ['stream_start', 'gen=3'],
+      ['client_disconnect', 'policy=detach', 'started=true'],
+      ['stream_detached', 'gen=3'],
+      ['stream_end', 'reason=done', 'chunks=2'],
+    ]);
+  });
+
+  it('a stream its model call failed ends with reason error and no stream_cancelled line; the client gets the error event, the log the failure', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider });
+    const chat = new OpenChat(gw.url, chatBody('boom', { stream: true }), { 'x-session-id': 'e' });
+    const call = await model.call('boom');
+    call.say('part');
+    call.fail(new InterlockError('INTERLOCK_UPSTREAM_FAILED', 'Model server at http://10.0.0.7 answered 500'));
+    await chat.ended;
+    const frames = payloads(chat.text) as { choices?: unknown[]; error?: { code: string } }[];
+    expect(frames.map((f) => (f === ('[DONE]' as never) ? '[DONE]' : (f.error?.code ?? 'chunk')))).toEqual(['chunk', 'chunk', 'INTERLOCK_UPSTREAM_FAILED', '[DONE]']);
+    expect(sessionLines(gw, 'e', ['gen', 'reason', 'chunks', 'code', 'status'])).toEqual([
+      ['stream_start', 'gen=1'],
+      ['stream_end', 'reason=error', 'chunks=1'],
+      ['request_failed', 'code=INTERLOCK_UPSTREAM_FAILED', 'status=502'],
     ]);
   });
 });
