@@ -6,7 +6,7 @@
  * (error) while 4xx is request_refused (info).
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InterlockError } from '../../src/errors.js';
 import type { KindConfig } from '../../src/index.js';
 import { waitUntil } from '../fixtures/upstream.js';
@@ -203,5 +203,78 @@ describe('the stream lines of the log', () => {
       ['stream_end', 'reason=error', 'chunks=1'],
       ['request_failed', 'code=INTERLOCK_UPSTREAM_FAILED', 'status=502'],
     ]);
+  });
+});
+
+/**
+ * Interval timers under the test's hand (the gateway's keep-alive is one): none runs by
+ * itself; `tick()` runs every one still set, once. `delays` are the periods asked for.
+ */
+function handIntervals(): { tick(): void; delays: number[] } {
+  const live = new Map<object, () => void>();
+  const delays: number[] = [];
+  vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms: number) => {
+    const handle = { unref: () => handle, ref: () => handle, hasRef: () => false, refresh: () => handle };
+    live.set(handle, fn);
+    delays.push(ms);
+    return handle;
+  }) as never);
+  vi.spyOn(globalThis, 'clearInterval').mockImplementation(((handle: object) => void live.delete(handle)) as never);
+  return { tick: () => [...live.values()].forEach((fn) => fn()), delays };
+}
+
+describe('keep-alive comments', () => {
+  afterEach(() => void vi.restoreAllMocks());
+
+  it('go every keepAliveMs to a streamed prompt that waits; a non-streamed one waiting beside it gets none, and its JSON', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider, gateway: { keepAliveMs: 20 } });
+    const timers = handIntervals();
+    const headers = { 'x-session-id': 'k', 'x-interlock-on-busy': 'enqueue' };
+    const first = new OpenChat(gw.url, chatBody('a', { stream: true }), headers);
+    const a = await model.call('a');
+    const streamed = new OpenChat(gw.url, chatBody('b', { stream: true }), headers);
+    const plain = new OpenChat(gw.url, chatBody('c'), headers);
+    await waitUntil(() => gw.rt.view('session/k')?.postponed === 2, 'b and c wait behind a');
+    timers.tick();
+    timers.tick();
+    await waitUntil(() => streamed.text === ': keep-alive\n\n: keep-alive\n\n', 'the waiting streamed chat got two keep-alives');
+    a.finish();
+    await first.ended;
+    const b = await model.call('b');
+    b.say('x');
+    b.finish();
+    await streamed.ended;
+    const c = await model.call('c');
+    c.say('y');
+    c.finish();
+    await waitUntil(() => plain.res !== undefined, 'the non-streamed chat was answered');
+    expect(plain.res!.headers['content-type']).toBe('application/json; charset=utf-8');
+    await plain.ended;
+    expect(timers.delays).toEqual([20, 20]);
+    expect(streamed.text.startsWith(': keep-alive\n\n: keep-alive\n\ndata: ')).toBe(true);
+    expect(streamed.text.split(': keep-alive').length).toBe(3);
+    expect((JSON.parse(plain.text) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('y');
+  });
+
+  it('are off with keepAliveMs 0: a streamed prompt that waits gets its stream and nothing before it', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider, gateway: { keepAliveMs: 0 } });
+    const timers = handIntervals();
+    const headers = { 'x-session-id': 'k0', 'x-interlock-on-busy': 'enqueue' };
+    const first = new OpenChat(gw.url, chatBody('a', { stream: true }), headers);
+    const a = await model.call('a');
+    const waiting = new OpenChat(gw.url, chatBody('b', { stream: true }), headers);
+    await waitUntil(() => gw.rt.view('session/k0')?.postponed === 1, 'b waits behind a');
+    timers.tick();
+    a.finish();
+    await first.ended;
+    const b = await model.call('b');
+    b.say('x');
+    b.finish();
+    await waiting.ended;
+    expect(timers.delays).toEqual([]);
+    expect(waiting.text.startsWith('data: ')).toBe(true);
+    expect(waiting.text).not.toContain('keep-alive');
   });
 });
