@@ -198,7 +198,7 @@ class ChatExchange {
     if (this.gone) return this.release();
     if (this.phase === 'done') return;
     const reason = this.endReason ?? 'done';
-    // Ended by another request (interrupt), a cancel, a fence or a failed model call: this request did not get its answer.
+    // Ended by a newer prompt (interrupt, rollback), a cancel, a fence, the session's close or a failed model call: this request did not get its answer.
     if (reason !== 'done') return this.onError(endedEarly(this.session, this.address, reason));
     if (!this.stream) {
       this.finish();
@@ -344,6 +344,8 @@ function endedEarly(session: string, address: string, reason: string): Interlock
   switch (reason) {
     case 'interrupted':
       return new InterlockError('INTERLOCK_SUPERSEDED', `The stream of session '${session}' was interrupted by a newer prompt (policy 'interrupt').`, { address });
+    case 'rolledback':
+      return new InterlockError('INTERLOCK_SUPERSEDED', `The stream of session '${session}' was interrupted by a newer prompt (policy 'rollback': its turn left the history).`, { address });
     case 'error':
       return new InterlockError('INTERLOCK_UPSTREAM_FAILED', `The model call of session '${session}' failed after its stream started.`, { address });
     default:

@@ -206,6 +206,95 @@ describe('the stream lines of the log', () => {
   });
 });
 
+describe('a streamed chat completion, frame by frame', () => {
+  it('role, one chunk per delta, stop, then with include_usage a usage chunk with no choices, then [DONE]; without it no usage chunk', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider });
+    const frames = async (prompt: string, extra: Record<string, unknown>) => {
+      const chat = new OpenChat(gw.url, chatBody(prompt, { stream: true, ...extra }), { 'x-session-id': 'f' });
+      const call = await model.call(prompt);
+      call.say('x', ' y');
+      call.finish();
+      await chat.ended;
+      return { id: `chatcmpl-${chat.res!.headers['x-request-id'] as string}`, payloads: payloads(chat.text) as { created?: number }[] };
+    };
+    const withUsage = await frames('two words', { stream_options: { include_usage: true } });
+    const head = { id: withUsage.id, object: 'chat.completion.chunk', created: withUsage.payloads[0]!.created, model: MODEL };
+    expect(withUsage.payloads).toEqual([
+      { ...head, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+      { ...head, choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] },
+      { ...head, choices: [{ index: 0, delta: { content: ' y' }, finish_reason: null }] },
+      { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      { ...head, choices: [], usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } },
+      '[DONE]',
+    ]);
+    for (const extra of [{}, { stream_options: null }, { stream_options: { include_usage: false } }]) {
+      const plain = await frames(`no usage ${JSON.stringify(extra)}`, extra);
+      expect(plain.payloads.map((p) => (p === ('[DONE]' as never) ? p : Object.keys(p).join()))).toEqual([
+        'id,object,created,model,choices',
+        'id,object,created,model,choices',
+        'id,object,created,model,choices',
+        'id,object,created,model,choices',
+        '[DONE]',
+      ]);
+    }
+  });
+});
+
+describe('a streamed chat cut off after it started', () => {
+  it('gets the error event of why (interrupted, cancelled, rolled back, session closed), and the log says so in the seed\'s words', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider });
+    const open = async (prompt: string, headers: Record<string, string> = {}) => {
+      const chat = new OpenChat(gw.url, chatBody(prompt, { stream: true }), { 'x-session-id': 'x', ...headers });
+      const call = await model.call(prompt);
+      call.say(`${prompt}!`);
+      await waitUntil(() => chat.text.includes(`${prompt}!`), `${prompt} streams`);
+      return chat;
+    };
+    const errorOf = async (chat: OpenChat) => {
+      await chat.ended;
+      const all = payloads(chat.text);
+      expect(all.at(-1)).toBe('[DONE]');
+      return all.at(-2);
+    };
+    const a = await open('a');
+    const b = await open('b');
+    expect(await errorOf(a)).toEqual({
+      error: { message: "The stream of session 'x' was interrupted by a newer prompt (policy 'interrupt').", type: 'invalid_request_error', param: null, code: 'INTERLOCK_SUPERSEDED' },
+    });
+    gw.rt.tell('session/x' as never, { type: 'cancel' } as never);
+    expect(await errorOf(b)).toEqual({ error: { message: "The stream of session 'x' ended early (cancelled).", type: 'invalid_request_error', param: null, code: 'INTERLOCK_CANCELLED' } });
+    const c = await open('c');
+    const d = await open('d', { 'x-interlock-on-busy': 'rollback' });
+    expect(await errorOf(c)).toEqual({
+      error: { message: "The stream of session 'x' was interrupted by a newer prompt (policy 'rollback': its turn left the history).", type: 'invalid_request_error', param: null, code: 'INTERLOCK_SUPERSEDED' },
+    });
+    gw.rt.tell('session/x' as never, { type: 'close' } as never);
+    expect(await errorOf(d)).toEqual({ error: { message: "The stream of session 'x' ended early (closed).", type: 'invalid_request_error', param: null, code: 'INTERLOCK_CANCELLED' } });
+
+    const traces = new Map([a, b, c, d].map((chat, i) => [chat.res!.headers['x-request-id'] as string, 'abcd'[i]!]));
+    const lines = gw.logs
+      .filter((l) => l.session === 'x' && l.msg !== 'stream_start')
+      .map((l) => [traces.get(l.trace ?? '') ?? l.trace, l.msg, ...['reason', 'code', 'status'].filter((f) => f in l).map((f) => `${f}=${String(l[f])}`)].join(' '));
+    expect(lines).toEqual([
+      'a stream_cancelled reason=new_stream',
+      'a prev_stream_finished_cleanly',
+      'a stream_end reason=interrupted',
+      'a request_refused code=INTERLOCK_SUPERSEDED status=409',
+      'b stream_cancelled reason=cancelled',
+      'b stream_end reason=cancelled',
+      'b request_refused code=INTERLOCK_CANCELLED status=409',
+      'c stream_cancelled reason=rolledback',
+      'c stream_end reason=rolledback',
+      'c request_refused code=INTERLOCK_SUPERSEDED status=409',
+      'd stream_cancelled reason=session_closed',
+      'd stream_end reason=closed',
+      'd request_refused code=INTERLOCK_CANCELLED status=409',
+    ]);
+  });
+});
+
 /**
  * Interval timers under the test's hand (the gateway's keep-alive is one): none runs by
  * itself; `tick()` runs every one still set, once. `delays` are the periods asked for.
