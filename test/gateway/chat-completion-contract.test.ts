@@ -295,6 +295,63 @@ describe('a streamed chat cut off after it started', () => {
   });
 });
 
+describe('a chat client that cannot be written to', () => {
+  /** One trace's lines as `msg field=value…`, with the level when it is not info. */
+  const traceLines = (gw: TestGateway, trace: string, fields: string[]) =>
+    gw.logs
+      .filter((l) => l.trace === trace)
+      .map((l) => [l.level === 30 ? '' : `(${l.level}) `, l.msg, ...fields.filter((f) => f in l).map((f) => ` ${f}=${String(l[f])}`)].join(''));
+
+  it('is dropped once more than maxBufferedBytes wait for it (slow_client_dropped, a warning), and its hang-up cancels the stream', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider, gateway: { maxBufferedBytes: 65_536 } });
+    const chat = new OpenChat(gw.url, chatBody('big', { stream: true }), { 'x-session-id': 'slow' });
+    const call = await model.call('big');
+    call.say('small');
+    await waitUntil(() => chat.text.includes('small'), 'the first chunk arrived');
+    // One write far beyond what the sockets take at once: the rest waits in the server's buffer.
+    call.say('x'.repeat(4 * 1_048_576));
+    await waitUntil(() => gw.logs.some((l) => l.msg === 'stream_end'), 'the stream ended');
+    await chat.ended;
+    const trace = chat.res!.headers['x-request-id'] as string;
+    const dropped = gw.logs.find((l) => l.msg === 'slow_client_dropped')!;
+    expect(dropped.buffered as number).toBeGreaterThan(65_536);
+    expect(traceLines(gw, trace, ['session', 'policy', 'started', 'reason', 'chunks'])).toEqual([
+      'stream_start session=slow',
+      '(40) slow_client_dropped session=slow',
+      'client_disconnect session=slow policy=cancel started=true',
+      'stream_cancelled session=slow reason=client_disconnect',
+      'stream_end session=slow reason=client_disconnect chunks=2',
+    ]);
+  });
+
+  it("whose session's mailbox is full when it hangs up: the disconnect becomes the runtime's cancel for its request (disconnect_not_queued, a warning)", async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider, session: { mailboxCapacity: 1 } });
+    const headers = { 'x-session-id': 'full', 'x-interlock-on-busy': 'enqueue' };
+    const a = new OpenChat(gw.url, chatBody('a', { stream: true }), headers);
+    const callA = await model.call('a');
+    callA.say('1');
+    await waitUntil(() => a.text.includes('"1"'), 'a streams');
+    const b = new OpenChat(gw.url, chatBody('b', { stream: true }), headers);
+    await waitUntil(() => gw.rt.view('session/full')?.postponed === 1, 'b waits behind a, filling the mailbox');
+    a.hangUp();
+    // The runtime's cancel reaches a's stream: the session moves on to b.
+    const callB = await model.call('b');
+    callB.say('2');
+    callB.finish();
+    await b.ended;
+    expect(payloads(b.text).at(-1)).toBe('[DONE]');
+    const trace = a.res!.headers['x-request-id'] as string;
+    expect(traceLines(gw, trace, ['session', 'policy', 'started'])).toEqual([
+      'stream_start session=full',
+      'client_disconnect session=full policy=cancel started=true',
+      '(40) disconnect_not_queued session=full',
+    ]);
+    expect((gw.logs.find((l) => l.msg === 'disconnect_not_queued')!.err as { code: string }).code).toBe('INTERLOCK_MAILBOX_FULL');
+  });
+});
+
 /**
  * Interval timers under the test's hand (the gateway's keep-alive is one): none runs by
  * itself; `tick()` runs every one still set, once. `delays` are the periods asked for.
