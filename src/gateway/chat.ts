@@ -67,8 +67,6 @@ export function promptOf(body: ChatBody): string {
 
 const words = (s: string): number => (s.match(/\S+/g) ?? []).length;
 
-type Phase = 'waiting' | 'streaming' | 'done';
-
 export function handleChat(config: ChatConfig, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = request.body as ChatBody;
   const headerKey = request.headers['x-session-id'];
@@ -86,9 +84,10 @@ export function handleChat(config: ChatConfig, request: FastifyRequest, reply: F
 }
 
 class ChatExchange {
-  // Stryker disable next-line StringLiteral: no check asks for 'waiting'; every one asks whether the phase is 'streaming' or 'done'
-  private phase: Phase = 'waiting';
-  private sub: Subscription | undefined;
+  /** The session started this request's stream. */
+  private started = false;
+  /** Set in run(), in the turn that adds the 'close' listener: no callback that reads it runs before. */
+  private sub!: Subscription;
   private keepAlive: NodeJS.Timeout | undefined;
   private headersSent = false;
   private chunks = 0;
@@ -99,7 +98,6 @@ class ChatExchange {
   private requestId: string | undefined;
   /** The client went away; the request may still run (detach), for nobody. */
   private gone = false;
-  private released = false;
   private readonly id: string;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly stream: boolean;
@@ -130,7 +128,7 @@ class ChatExchange {
       this.settle = { resolve, reject };
       this.reply.raw.on('close', this.onClose);
       if (this.stream && this.config.keepAliveMs > 0) {
-        this.keepAlive = setInterval(() => this.sendKeepAlive(), this.config.keepAliveMs);
+        this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.config.keepAliveMs);
         this.keepAlive.unref();
       }
       this.config.metrics?.chatStarted();
@@ -153,7 +151,7 @@ class ChatExchange {
         this.log('stream_start', { gen: e.gen });
         // Its client left while it waited (detach): the session decides now.
         if (this.gone) return this.disconnect();
-        this.phase = 'streaming';
+        this.started = true;
         if (this.stream) this.write(this.frame({ role: 'assistant', content: '' }, null));
         return;
       case 'chunk':
@@ -189,14 +187,12 @@ class ChatExchange {
       case 'prompt.dropped':
         this.log('prompt_dropped', { reason: e.reason });
         return;
-      default:
-        return;
     }
   }
 
   private onComplete(): void {
     if (this.gone) return this.release();
-    if (this.phase === 'done') return;
+    // Stryker disable next-line StringLiteral: the session's stream completes only on its terminal stream.end, which set endReason
     const reason = this.endReason ?? 'done';
     // Ended by a newer prompt (interrupt, rollback), a cancel, a fence, the session's close or a failed model call: this request did not get its answer.
     if (reason !== 'done') return this.onError(endedEarly(this.session, this.address, reason));
@@ -224,7 +220,6 @@ class ChatExchange {
 
   private onError(err: unknown): void {
     if (this.gone) return this.release();
-    if (this.phase === 'done') return;
     const wire = toWire(err);
     // Before the SSE headers, the route's error handler answers (and logs) it.
     if (!this.headersSent) {
@@ -240,20 +235,19 @@ class ChatExchange {
     this.endSse(wire.status);
   }
 
-  /** The client went away (or the response ended: then nothing to do). */
+  /** The client went away (the response ending takes this listener off first, in finish()). */
   private readonly onClose = (): void => {
-    if (this.phase === 'done') return;
-    const started = this.phase === 'streaming';
+    const started = this.started;
     this.finish();
     this.gone = true;
     this.log('client_disconnect', { policy: this.event.onDisconnect, started });
     this.config.metrics?.chatEnded(499);
-    // Nothing can be written any more; tell Fastify not to try.
-    if (!this.headersSent) this.reply.hijack();
+    // Nothing can be written any more; tell Fastify not to try (a second hijack, after openSse's, changes nothing).
+    this.reply.hijack();
     this.settle.resolve(undefined);
     if (started) return this.disconnect();
     if (this.event.onDisconnect === 'detach') return; // it runs when its turn comes; stream.started sends the disconnect
-    this.sub?.unsubscribe();
+    this.sub.unsubscribe();
     this.log('stream_end', { reason: 'client_disconnect', chunks: 0 });
     this.release();
   };
@@ -266,22 +260,23 @@ class ChatExchange {
       // The mailbox is full (a disconnect counts against it) or the runtime is stopping:
       // unsubscribing sends the runtime's own cancel for this request, which bypasses the cap.
       this.request.log.warn({ trace: this.trace, session: this.session, err }, 'disconnect_not_queued');
-      this.sub?.unsubscribe();
+      this.sub.unsubscribe();
       this.release();
     }
   }
 
-  /** The response is over: no more writes or keep-alives. */
+  /** The response is over: no more keep-alives, and its 'close' is no hang-up. */
   private finish(): void {
-    this.phase = 'done';
-    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    clearInterval(this.keepAlive);
     this.reply.raw.off('close', this.onClose);
   }
 
-  /** The request is over in the session too (its stream ended, or it was dropped). */
+  /**
+   * The request is over in the session too (its stream ended, or it was dropped). Called
+   * once: every caller ends the subscription (its complete or error, or an unsubscribe)
+   * and, but for onComplete and onError once the client left, takes the 'close' listener off.
+   */
   private release(): void {
-    if (this.released) return;
-    this.released = true;
     if (this.anonymous) this.config.forgetAnonymous(this.address);
   }
 
@@ -292,10 +287,6 @@ class ChatExchange {
     this.reply.raw.end();
     // No 'request completed' line here: Fastify logs it when the hijacked response finishes.
     this.settle.resolve(undefined);
-  }
-
-  private sendKeepAlive(): void {
-    if (this.phase !== 'done') this.write(': keep-alive\n\n');
   }
 
   private openSse(): void {
@@ -311,8 +302,8 @@ class ChatExchange {
     });
   }
 
+  /** Never called once the client left: chunks stop at `gone`, and the keep-alive stops in finish(). */
   private write(data: string): void {
-    if (this.gone) return;
     if (!this.headersSent) this.openSse();
     const raw = this.reply.raw;
     if (raw.destroyed) return;

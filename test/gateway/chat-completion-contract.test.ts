@@ -186,6 +186,13 @@ describe('the stream lines of the log', () => {
       ['stream_detached', 'gen=3'],
       ['stream_end', 'reason=done', 'chunks=2'],
     ]);
+    // Each chat counted once, by how it ended for its client: the detached one as the hang-up, not again when its stream completed.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics.split('\n').filter((l) => l.startsWith('interlock_chat_requests_total{')).sort()).toEqual([
+      'interlock_chat_requests_total{status="200"} 1',
+      'interlock_chat_requests_total{status="409"} 1',
+      'interlock_chat_requests_total{status="499"} 1',
+    ]);
   });
 
   it('a stream its model call failed ends with reason error and no stream_cancelled line; the client gets the error event, the log the failure', async () => {
@@ -203,6 +210,7 @@ describe('the stream lines of the log', () => {
       ['stream_end', 'reason=error', 'chunks=1'],
       ['request_failed', 'code=INTERLOCK_UPSTREAM_FAILED', 'status=502'],
     ]);
+    expect(gw.logs.find((l) => l.msg === 'request_failed')!.err).toMatchObject({ code: 'INTERLOCK_UPSTREAM_FAILED', message: "The model call of session 'e' failed after its stream started.", address: 'session/e' });
   });
 });
 
@@ -292,6 +300,8 @@ describe('a streamed chat cut off after it started', () => {
       'd stream_end reason=closed',
       'd request_refused code=INTERLOCK_CANCELLED status=409',
     ]);
+    // The full error, with the session's address, goes to the log only.
+    expect(gw.logs.filter((l) => l.msg === 'request_refused').map((l) => (l.err as { address?: string }).address)).toEqual(['session/x', 'session/x', 'session/x', 'session/x']);
   });
 });
 
@@ -310,7 +320,8 @@ describe('a chat client that cannot be written to', () => {
     call.say('small');
     await waitUntil(() => chat.text.includes('small'), 'the first chunk arrived');
     // One write far beyond what the sockets take at once: the rest waits in the server's buffer.
-    call.say('x'.repeat(4 * 1_048_576));
+    // And one more right behind it, before the hang-up is noticed: nothing is written to the dropped client.
+    call.say('x'.repeat(4 * 1_048_576), 'after');
     await waitUntil(() => gw.logs.some((l) => l.msg === 'stream_end'), 'the stream ended');
     await chat.ended;
     const trace = chat.res!.headers['x-request-id'] as string;
@@ -321,7 +332,7 @@ describe('a chat client that cannot be written to', () => {
       '(40) slow_client_dropped session=slow',
       'client_disconnect session=slow policy=cancel started=true',
       'stream_cancelled session=slow reason=client_disconnect',
-      'stream_end session=slow reason=client_disconnect chunks=2',
+      'stream_end session=slow reason=client_disconnect chunks=3',
     ]);
   });
 
@@ -349,6 +360,85 @@ describe('a chat client that cannot be written to', () => {
       '(40) disconnect_not_queued session=full',
     ]);
     expect((gw.logs.find((l) => l.msg === 'disconnect_not_queued')!.err as { code: string }).code).toBe('INTERLOCK_MAILBOX_FULL');
+  });
+});
+
+describe('a waiting chat whose client left', () => {
+  it('under detach, then superseded while it waits: prompt_dropped, and nothing more is answered or counted for it', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider });
+    model.ignoreAbort = true;
+    const a = new OpenChat(gw.url, chatBody('a', { stream: true }), { 'x-session-id': 'p' });
+    const callA = await model.call('a');
+    model.ignoreAbort = false;
+    callA.say('a!');
+    await waitUntil(() => a.text.includes('a!'), 'a streams');
+    // b interrupts a, whose call ignores the abort: b waits while the session cancels a.
+    const b = new OpenChat(gw.url, chatBody('b', { stream: true }), { 'x-session-id': 'p', 'x-interlock-on-disconnect': 'detach' });
+    await waitUntil(() => (gw.rt.view('session/p')?.context as { pending?: string } | undefined)?.pending !== undefined, 'b waits');
+    b.hangUp();
+    await waitUntil(() => gw.logs.some((l) => l.msg === 'client_disconnect'), "the gateway saw b's client leave");
+    const bTrace = gw.logs.find((l) => l.msg === 'client_disconnect')!.trace!;
+    const c = new OpenChat(gw.url, chatBody('c', { stream: true }), { 'x-session-id': 'p' });
+    await waitUntil(() => gw.logs.some((l) => l.msg === 'prompt_dropped'), 'c superseded b');
+    callA.finish();
+    const callC = await model.call('c');
+    callC.say('c!');
+    callC.finish();
+    await Promise.all([a.ended, c.ended]);
+    expect(gw.logs.filter((l) => l.trace === bTrace).map((l) => [l.msg, ...['policy', 'started', 'reason'].filter((f) => f in l).map((f) => `${f}=${String(l[f])}`)].join(' '))).toEqual([
+      'client_disconnect policy=detach started=false',
+      'prompt_dropped reason=superseded',
+    ]);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics.split('\n').filter((l) => l.startsWith('interlock_chat_requests_total{')).sort()).toEqual([
+      'interlock_chat_requests_total{status="200"} 1',
+      'interlock_chat_requests_total{status="409"} 1',
+      'interlock_chat_requests_total{status="499"} 1',
+    ]);
+  });
+});
+
+describe('a gateway without metrics', () => {
+  it('answers, refuses and loses chats as one with them does', async () => {
+    const model = new ScriptedModel();
+    const gw = await startGateway({ provider: model.provider, gateway: { metrics: false } });
+    const done = new OpenChat(gw.url, chatBody('a', { stream: true }), { 'x-session-id': 'm' });
+    const callA = await model.call('a');
+    callA.say('a!');
+    callA.finish();
+    await done.ended;
+    expect(payloads(done.text).at(-1)).toBe('[DONE]');
+    const left = new OpenChat(gw.url, chatBody('b', { stream: true }), { 'x-session-id': 'm' });
+    const callB = await model.call('b');
+    callB.say('b!');
+    await waitUntil(() => left.text.includes('b!'), 'b streams');
+    const refused = await rawPost(`${gw.url}/v1/chat/completions`, chatBody('c'), { 'x-session-id': 'm', 'x-interlock-on-busy': 'reject' });
+    expect([refused.res.statusCode, (JSON.parse(refused.text) as { error: { code: string } }).error.code]).toEqual([409, 'INTERLOCK_BUSY']);
+    left.hangUp();
+    await waitUntil(() => gw.logs.some((l) => l.msg === 'stream_end' && l.reason === 'client_disconnect'), "b's stream ended with its client");
+    expect(gw.logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+});
+
+describe('maxBufferedBytes', () => {
+  it('drops a client only when more than that many bytes wait for it: exactly that many is fine', async () => {
+    // How many bytes the first write (headers and the role chunk) leaves waiting: a gateway that allows 1 drops the client at once and says.
+    const model = new ScriptedModel();
+    const probe = await startGateway({ provider: model.provider, gateway: { maxBufferedBytes: 1 } });
+    const dropped = new OpenChat(probe.url, chatBody('a', { stream: true }), { 'x-session-id': 'q' });
+    await dropped.ended;
+    const first = probe.logs.find((l) => l.msg === 'slow_client_dropped')!.buffered as number;
+    expect(first).toBeGreaterThan(1);
+
+    const gw = await startGateway({ provider: model.provider, gateway: { maxBufferedBytes: first } });
+    const chat = new OpenChat(gw.url, chatBody('b', { stream: true }), { 'x-session-id': 'q' });
+    const call = await model.call('b');
+    call.say('b!');
+    call.finish();
+    await chat.ended;
+    expect(payloads(chat.text).at(-1)).toBe('[DONE]');
+    expect(gw.logs.filter((l) => l.msg === 'slow_client_dropped')).toEqual([]);
   });
 });
 
