@@ -24,7 +24,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Subscription } from 'rxjs';
-import type { DisconnectPolicy, SessionEmitted } from '../../machines/session.js';
+import type { BusyPolicy, DisconnectPolicy, SessionEmitted } from '../../machines/session.js';
 import { InterlockError } from '../errors.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { GatewayError, toWire, type WireError } from './httpErrors.js';
@@ -58,7 +58,8 @@ export function promptOf(body: ChatBody): string {
     const m = body.messages[i]!;
     if (m.role !== 'user') continue;
     if (typeof m.content === 'string') return m.content;
-    if (Array.isArray(m.content)) return m.content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
+    // A text part's text is a string when present (the schema's contentPart).
+    if (Array.isArray(m.content)) return m.content.map((p) => (p.type === 'text' ? (p.text ?? '') : '')).join('');
     return '';
   }
   return '';
@@ -66,38 +67,37 @@ export function promptOf(body: ChatBody): string {
 
 const words = (s: string): number => (s.match(/\S+/g) ?? []).length;
 
-type Phase = 'waiting' | 'streaming' | 'done';
-
 export function handleChat(config: ChatConfig, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = request.body as ChatBody;
   const headerKey = request.headers['x-session-id'];
   const anonymous = typeof headerKey !== 'string';
   const key = anonymous ? `anon-${request.id}` : headerKey;
   const address = `${config.sessionKind}/${key}`;
-  const onBusy = request.headers['x-interlock-on-busy'];
+  // The schema allows only the busy policies; absent, the session's own applies (it reads `onBusy: undefined` as absent).
+  const onBusy = request.headers['x-interlock-on-busy'] as BusyPolicy | undefined;
   // The schema allows only the two policies.
   const onDisconnect = (request.headers['x-interlock-on-disconnect'] as DisconnectPolicy | undefined) ?? config.onDisconnect;
   const text = promptOf(body);
-  const event = { type: 'prompt', text, ...(typeof onBusy === 'string' ? { onBusy } : {}), onDisconnect };
+  const event = { type: 'prompt', text, onBusy, onDisconnect };
   config.runtime.checkPublic(address, event);
   return new ChatExchange(config, request, reply, address, event, body, anonymous).run();
 }
 
 class ChatExchange {
-  private phase: Phase = 'waiting';
-  private sub: Subscription | undefined;
+  /** The session started this request's stream. */
+  private started = false;
+  /** Set in run(), in the turn that adds the 'close' listener: no callback that reads it runs before. */
+  private sub!: Subscription;
   private keepAlive: NodeJS.Timeout | undefined;
   private headersSent = false;
   private chunks = 0;
   private text = '';
   private usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
   private endReason: string | undefined;
-  private fenced = false;
   /** The session's id for this request (from `stream.started`). */
   private requestId: string | undefined;
   /** The client went away; the request may still run (detach), for nobody. */
   private gone = false;
-  private released = false;
   private readonly id: string;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly stream: boolean;
@@ -128,7 +128,7 @@ class ChatExchange {
       this.settle = { resolve, reject };
       this.reply.raw.on('close', this.onClose);
       if (this.stream && this.config.keepAliveMs > 0) {
-        this.keepAlive = setInterval(() => this.sendKeepAlive(), this.config.keepAliveMs);
+        this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), this.config.keepAliveMs);
         this.keepAlive.unref();
       }
       this.config.metrics?.chatStarted();
@@ -145,14 +145,13 @@ class ChatExchange {
   }
 
   private onEvent(e: SessionEmitted): void {
-    if (this.phase === 'done' && !this.gone) return;
     switch (e.type) {
       case 'stream.started':
         this.requestId = e.requestId;
         this.log('stream_start', { gen: e.gen });
         // Its client left while it waited (detach): the session decides now.
         if (this.gone) return this.disconnect();
-        this.phase = 'streaming';
+        this.started = true;
         if (this.stream) this.write(this.frame({ role: 'assistant', content: '' }, null));
         return;
       case 'chunk':
@@ -161,11 +160,11 @@ class ChatExchange {
         this.text += e.text;
         if (this.stream) {
           this.write(`${this.prefix}${JSON.stringify(e.text)}},"finish_reason":null}]}\n\n`);
+          // Stryker disable next-line ConditionalExpression: publishing to a channel nobody subscribes to does nothing; the check only spares building the message
           if (chunkChannel.hasSubscribers) chunkChannel.publish({ trace: this.trace, session: this.session, text: e.text });
         }
         return;
       case 'stream.fenced':
-        this.fenced = true;
         this.log('stream_fenced', { gen: e.gen });
         return;
       case 'stream.detached':
@@ -173,10 +172,9 @@ class ChatExchange {
         return;
       case 'stream.end': {
         this.endReason = e.reason;
-        const usage = (e as { usage?: { promptTokens: number; completionTokens: number } }).usage;
-        this.usage = usage
-          ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
-          : { prompt_tokens: words(this.event.text), completion_tokens: this.chunks, total_tokens: words(this.event.text) + this.chunks };
+        // The session's stream.end carries no usage (the provider's reaches an ask's answer only): counted here.
+        const promptTokens = words(this.event.text);
+        this.usage = { prompt_tokens: promptTokens, completion_tokens: this.chunks, total_tokens: promptTokens + this.chunks };
         if (e.reason !== 'done' && e.reason !== 'error') {
           if (e.reason !== 'fenced') this.log('stream_cancelled', { reason: cancelReason(e.reason) });
           if (e.reason === 'interrupted') {
@@ -189,24 +187,15 @@ class ChatExchange {
       case 'prompt.dropped':
         this.log('prompt_dropped', { reason: e.reason });
         return;
-      default:
-        return;
     }
   }
 
   private onComplete(): void {
     if (this.gone) return this.release();
-    if (this.phase === 'done') return;
+    // Stryker disable next-line StringLiteral: the session's stream completes only on its terminal stream.end, which set endReason
     const reason = this.endReason ?? 'done';
-    if (reason !== 'done') {
-      // Ended by another request (interrupt), a cancel or a fence: this request did not get its answer.
-      const code = reason === 'interrupted' ? 'INTERLOCK_SUPERSEDED' : 'INTERLOCK_CANCELLED';
-      const message =
-        reason === 'interrupted'
-          ? `The stream of session '${this.session}' was interrupted by a newer prompt (policy 'interrupt').`
-          : `The stream of session '${this.session}' ended early (${reason}).`;
-      return this.onError(new InterlockError(code, message, { address: this.address }));
-    }
+    // Ended by a newer prompt (interrupt, rollback), a cancel, a fence, the session's close or a failed model call: this request did not get its answer.
+    if (reason !== 'done') return this.onError(endedEarly(this.session, this.address, reason));
     if (!this.stream) {
       this.finish();
       this.release();
@@ -231,7 +220,6 @@ class ChatExchange {
 
   private onError(err: unknown): void {
     if (this.gone) return this.release();
-    if (this.phase === 'done') return;
     const wire = toWire(err);
     // Before the SSE headers, the route's error handler answers (and logs) it.
     if (!this.headersSent) {
@@ -247,20 +235,19 @@ class ChatExchange {
     this.endSse(wire.status);
   }
 
-  /** The client went away (or the response ended: then nothing to do). */
+  /** The client went away (the response ending takes this listener off first, in finish()). */
   private readonly onClose = (): void => {
-    if (this.phase === 'done') return;
-    const started = this.phase === 'streaming';
+    const started = this.started;
     this.finish();
     this.gone = true;
     this.log('client_disconnect', { policy: this.event.onDisconnect, started });
     this.config.metrics?.chatEnded(499);
-    // Nothing can be written any more; tell Fastify not to try.
-    if (!this.headersSent) this.reply.hijack();
+    // Nothing can be written any more; tell Fastify not to try (a second hijack, after openSse's, changes nothing).
+    this.reply.hijack();
     this.settle.resolve(undefined);
     if (started) return this.disconnect();
     if (this.event.onDisconnect === 'detach') return; // it runs when its turn comes; stream.started sends the disconnect
-    this.sub?.unsubscribe();
+    this.sub.unsubscribe();
     this.log('stream_end', { reason: 'client_disconnect', chunks: 0 });
     this.release();
   };
@@ -273,22 +260,23 @@ class ChatExchange {
       // The mailbox is full (a disconnect counts against it) or the runtime is stopping:
       // unsubscribing sends the runtime's own cancel for this request, which bypasses the cap.
       this.request.log.warn({ trace: this.trace, session: this.session, err }, 'disconnect_not_queued');
-      this.sub?.unsubscribe();
+      this.sub.unsubscribe();
       this.release();
     }
   }
 
-  /** The response is over: no more writes or keep-alives. */
+  /** The response is over: no more keep-alives, and its 'close' is no hang-up. */
   private finish(): void {
-    this.phase = 'done';
-    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    clearInterval(this.keepAlive);
     this.reply.raw.off('close', this.onClose);
   }
 
-  /** The request is over in the session too (its stream ended, or it was dropped). */
+  /**
+   * The request is over in the session too (its stream ended, or it was dropped). Called
+   * once: every caller ends the subscription (its complete or error, or an unsubscribe)
+   * and, but for onComplete and onError once the client left, takes the 'close' listener off.
+   */
   private release(): void {
-    if (this.released) return;
-    this.released = true;
     if (this.anonymous) this.config.forgetAnonymous(this.address);
   }
 
@@ -299,10 +287,6 @@ class ChatExchange {
     this.reply.raw.end();
     // No 'request completed' line here: Fastify logs it when the hijacked response finishes.
     this.settle.resolve(undefined);
-  }
-
-  private sendKeepAlive(): void {
-    if (this.phase !== 'done') this.write(': keep-alive\n\n');
   }
 
   private openSse(): void {
@@ -318,8 +302,8 @@ class ChatExchange {
     });
   }
 
+  /** Never called once the client left: chunks stop at `gone`, and the keep-alive stops in finish(). */
   private write(data: string): void {
-    if (this.gone) return;
     if (!this.headersSent) this.openSse();
     const raw = this.reply.raw;
     if (raw.destroyed) return;
@@ -339,6 +323,24 @@ class ChatExchange {
       model: this.body.model,
       choices: [{ index: 0, delta, finish_reason: finish }],
     })}\n\n`;
+  }
+}
+
+/**
+ * The error of a request whose stream ended without its answer. A failed model call ends
+ * the session's stream (`stream.end`, reason `error`) before the session fails the request,
+ * so the stream completes and the provider's own error reaches an `ask` only.
+ */
+function endedEarly(session: string, address: string, reason: string): InterlockError {
+  switch (reason) {
+    case 'interrupted':
+      return new InterlockError('INTERLOCK_SUPERSEDED', `The stream of session '${session}' was interrupted by a newer prompt (policy 'interrupt').`, { address });
+    case 'rolledback':
+      return new InterlockError('INTERLOCK_SUPERSEDED', `The stream of session '${session}' was interrupted by a newer prompt (policy 'rollback': its turn left the history).`, { address });
+    case 'error':
+      return new InterlockError('INTERLOCK_UPSTREAM_FAILED', `The model call of session '${session}' failed after its stream started.`, { address });
+    default:
+      return new InterlockError('INTERLOCK_CANCELLED', `The stream of session '${session}' ended early (${reason}).`, { address });
   }
 }
 

@@ -122,6 +122,14 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
       }
       // Only A's client was written chunks.
       expect(new Set(w.written.map((x) => x.trace))).toEqual(new Set([a.trace]));
+      // B's lines: under detach, its stream.started sends the disconnect its client could not (the session detaches it).
+      const bTrace = w.gw.logs.find((l) => l.msg === 'client_disconnect')!.trace;
+      const fields = (l: Record<string, unknown>) => ['policy', 'started', 'reason', 'chunks'].filter((f) => f in l).map((f) => ` ${f}=${String(l[f])}`).join('');
+      expect(w.gw.logs.filter((l) => l.trace === bTrace && l.session === 'S').map((l) => `${l.msg}${fields(l)}`)).toEqual(
+        policy === 'cancel'
+          ? ['client_disconnect policy=cancel started=false', 'stream_end reason=client_disconnect chunks=0']
+          : ['client_disconnect policy=detach started=false', 'stream_start', 'stream_detached', 'stream_end reason=done chunks=3'],
+      );
     });
   }
 

@@ -1,10 +1,13 @@
 /**
  * A gateway on a real socket for tests: a runtime with the gateway's session kind over
  * the given provider (default: the simulated model, fast), `createGatewayServer` on
- * 127.0.0.1 port 0, and its pino log captured as parsed lines.
+ * 127.0.0.1 port 0, and its pino log captured as parsed lines; and a scripted model the
+ * test drives call by call ({@link ScriptedModel}).
  */
 import pino from 'pino';
-import type { Provider } from '../../src/providers/types.js';
+import { InterlockError } from '../../src/errors.js';
+import type { ChatRequest, Provider, ProviderChunk } from '../../src/providers/types.js';
+import { waitUntil } from '../fixtures/upstream.js';
 import { simulated } from '../../src/providers/simulated.js';
 import { createRuntime, type KindConfig } from '../../src/index.js';
 import type { Runtime } from '../../src/runtime/Runtime.js';
@@ -94,4 +97,84 @@ export async function closeAll(): Promise<void> {
 /** The request id the gateway gave the chat request whose prompt was `text` (from its stream_start or failure line). */
 export function traceOf(logs: LogLine[], session: string, nth = 0): string | undefined {
   return logs.filter((l) => l.msg === 'stream_start' && l.session === session)[nth]?.trace;
+}
+
+/**
+ * One model call of a {@link ScriptedModel}: it yields only what the test tells it to,
+ * when it tells it, so a test decides what the session has seen at every step.
+ */
+export class ScriptedCall {
+  private readonly queue: (ProviderChunk | Error)[] = [];
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly request: ChatRequest,
+    private readonly signal: AbortSignal,
+    /** Keeps waiting after the abort, like a blocking model call (the session fences it at its cleanup deadline). */
+    private readonly ignoreAbort: boolean,
+  ) {
+    if (!ignoreAbort) signal.addEventListener('abort', () => this.wake?.(), { once: true });
+  }
+
+  /** The last user message of the request. */
+  get prompt(): string {
+    return this.request.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+  }
+
+  /** Yields these deltas. */
+  say(...texts: string[]): void {
+    this.push(...texts.map((text) => ({ type: 'delta' as const, text })));
+  }
+
+  /** Ends the reply (finish_reason stop). */
+  finish(): void {
+    this.push({ type: 'done', finishReason: 'stop' });
+  }
+
+  /** Fails the call with `err` (after whatever it was told before). */
+  fail(err: Error): void {
+    this.push(err);
+  }
+
+  async *chunks(): AsyncGenerator<ProviderChunk> {
+    for (;;) {
+      if (this.signal.aborted && !this.ignoreAbort) throw new InterlockError('INTERLOCK_CANCELLED', 'The scripted call was aborted.');
+      const next = this.queue.shift();
+      if (next === undefined) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      if (next instanceof Error) throw next;
+      yield next;
+      if (next.type === 'done') return;
+    }
+  }
+
+  private push(...items: (ProviderChunk | Error)[]): void {
+    this.queue.push(...items);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+/** A provider the test drives call by call (see {@link ScriptedCall}); its done chunk carries no usage. */
+export class ScriptedModel {
+  readonly calls: ScriptedCall[] = [];
+  /** New calls ignore their abort signal. */
+  ignoreAbort = false;
+  readonly provider: Provider = {
+    name: 'scripted',
+    stream: (request, signal) => {
+      const call = new ScriptedCall(request, signal, this.ignoreAbort);
+      this.calls.push(call);
+      return call.chunks();
+    },
+  };
+
+  /** The call whose prompt is `prompt`, once the session made it. */
+  async call(prompt: string): Promise<ScriptedCall> {
+    await waitUntil(() => this.calls.some((c) => c.prompt === prompt), `the model was asked '${prompt}'`);
+    return this.calls.find((c) => c.prompt === prompt)!;
+  }
 }
