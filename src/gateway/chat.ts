@@ -7,8 +7,9 @@
  * One {@link ChatExchange} per request. Before the stream starts, an error is an ordinary
  * HTTP error (status + OpenAI JSON). Once it starts, a streaming request is an SSE
  * response (`data: {chat.completion.chunk}` … `data: [DONE]`), and a later error is an
- * SSE `data: {"error": …}` event. While the prompt waits (queued behind another, or the
- * previous stream is being cancelled) the response sends `: keep-alive` comments.
+ * SSE `data: {"error": …}` event. While the response is open it sends `: keep-alive`
+ * comments, so a prompt that waits (queued behind another, or the previous stream is being
+ * cancelled) keeps its connection.
  *
  * A client that goes away reaches its request's disconnect policy (`onDisconnect`: the
  * gateway's, or the request's `X-Interlock-On-Disconnect`; it travels on the prompt, so
