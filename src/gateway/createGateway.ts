@@ -226,7 +226,8 @@ function fromFastify(err: FastifyError): unknown {
     const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
     const onKey = context === 'params' || (context === 'headers' && /x-session-id/.test(`${path} ${err.message}`));
     const code: WireCode = onKey ? 'INTERLOCK_INVALID_ADDRESS' : 'INTERLOCK_INVALID_REQUEST';
-    const param = context === 'body' ? path || null : context === 'headers' ? (onKey ? 'x-session-id' : path || null) : path || null;
+    // A header error about the session id names the header even when its path is empty (a required header).
+    const param = context === 'headers' && onKey ? 'x-session-id' : path || null;
     return new GatewayError(code, `Invalid request: ${err.message}.`, param);
   }
   const status = err.statusCode ?? 500;

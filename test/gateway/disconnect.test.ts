@@ -18,7 +18,8 @@ import type { BusRecord } from '../../src/index.js';
 import { upstreamTokens, waitUntil } from '../fixtures/upstream.js';
 import { prompt } from '../scenarios/helpers-002.js';
 import { createGateway } from '../../src/gateway/createGateway.js';
-import { MODEL, type TestGateway } from './helpers.js';
+import type { SnapshotStore } from '../../src/store/SnapshotStore.js';
+import { MODEL, startGateway, type TestGateway } from './helpers.js';
 import { closeWorlds, Curl, world, type World } from './streams.js';
 
 afterEach(closeWorlds);
@@ -144,6 +145,45 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
     stepToEnd(w, 'anon:A');
     await waitUntil(() => w.gw.rt.addresses('session').length === 0, 'the per-request session is gone');
     expect(w.upstream.completed).toBe(1);
+  });
+
+  it('a per-request session its gateway cannot passivate yet (still loading) when its client has gone is told to close', async () => {
+    // The store holds the session's load until the test lets it go: the prompt waits, its
+    // client hangs up (cancel), and the gateway, after the response, finds the session still
+    // loading, so it cannot passivate it and tells it to close instead: the session ends
+    // (what it held is dropped) and the runtime restarts it fresh.
+    const loads: string[] = [];
+    let letGo!: () => void;
+    const loaded = new Promise<undefined>((resolve) => (letGo = () => resolve(undefined)));
+    const store: SnapshotStore = { load: (address) => (loads.push(address), loaded), save: () => undefined, delete: () => undefined };
+    const gw = await startGateway({ store, logLevel: 'warn' });
+    const passivated: boolean[] = [];
+    const passivate = gw.rt.passivate.bind(gw.rt);
+    gw.rt.passivate = (address: string) => {
+      const done = passivate(address);
+      passivated.push(done);
+      return done;
+    };
+    const life: string[] = [];
+    gw.rt.events$.subscribe((r: BusRecord) => {
+      if (r.type.startsWith('lifecycle.')) life.push(r.type);
+      if (r.type === 'mailbox.delivered') life.push(`delivered ${(r.data as { type: string }).type}`);
+    });
+    const abort = new AbortController();
+    const res = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    }).catch((err: Error) => err.name);
+    await waitUntil(() => loads.length === 1, 'the per-request session is loading');
+    abort.abort();
+    expect(await res).toBe('AbortError');
+    await waitUntil(() => passivated.length === 1, 'the gateway tried to passivate the per-request session');
+    expect(passivated).toEqual([false]);
+    letGo();
+    await waitUntil(() => life.includes('lifecycle.restarted'), 'the per-request session closed and was restarted', 1_000);
+    expect(life).toEqual(['lifecycle.activated', 'delivered close', 'lifecycle.restarted']);
   });
 
   it('refuses an unknown policy: X-Interlock-On-Disconnect with 400, the gateway option at creation', async () => {

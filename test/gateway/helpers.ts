@@ -12,6 +12,7 @@ import { simulated } from '../../src/providers/simulated.js';
 import { createRuntime, type KindConfig } from '../../src/index.js';
 import type { Runtime } from '../../src/runtime/Runtime.js';
 import type { Kinds } from '../../src/runtime/handles.js';
+import type { SnapshotStore } from '../../src/store/SnapshotStore.js';
 import { createGatewayServer, type GatewayServer } from '../../src/gateway/createGatewayServer.js';
 import type { GatewayOptions } from '../../src/gateway/createGateway.js';
 import { gatewaySessionKind, type GatewaySessionOptions } from '../../src/gateway/sessionKind.js';
@@ -43,6 +44,8 @@ export interface TestGatewayOptions {
   session?: Omit<GatewaySessionOptions, 'provider'>;
   gateway?: GatewayOptions;
   kinds?: Kinds;
+  /** The runtime's snapshot store. Default: the runtime's own (in memory). */
+  store?: SnapshotStore;
   /** pino level of the captured log. Default 'info'. */
   logLevel?: string;
 }
@@ -53,6 +56,7 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
   const provider = options.provider ?? simulated({ tokensPerSecond: 2_000 });
   const rt = createRuntime({
     kinds: { session: gatewaySessionKind({ provider, ...options.session }) as KindConfig, ...options.kinds },
+    ...(options.store === undefined ? {} : { store: options.store }),
   }) as unknown as Runtime;
   const logs: LogLine[] = [];
   const logger = pino({ level: options.logLevel ?? 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
