@@ -95,17 +95,35 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
   let metrics: GatewayMetrics | undefined;
   let websocket: WebSocketTransport | undefined;
 
+  /** Passivates a per-request session and drops its snapshot; false when it is not quiet yet. */
+  const dropAnonymous = (address: string): boolean => {
+    if (!runtime.passivate(address)) return false;
+    void options.store?.delete(address);
+    return true;
+  };
+
   const forgetAnonymous = (address: string): void => {
-    // After the response: the session is idle (or still closing a cancelled stream).
+    // After the response: the session is idle (or still loading, or closing a cancelled stream).
     setImmediate(() => {
-      if (runtime.passivate(address)) {
-        void options.store?.delete(address);
-        return;
-      }
+      if (dropAnonymous(address)) return;
+      // Not quiet yet: tell it to close (what it holds is dropped), and try again after each of
+      // its records until it is quiet or gone; otherwise it would live on until its idle
+      // timeout and then leave its snapshot in the store for good.
+      let pending = false;
+      const sub = runtime.events(address).subscribe((r) => {
+        if (r.type === 'lifecycle.stopped' || r.type === 'lifecycle.passivated') return void sub.unsubscribe();
+        if (pending) return;
+        pending = true;
+        setImmediate(() => {
+          pending = false;
+          if (dropAnonymous(address)) sub.unsubscribe();
+        });
+      });
       try {
         runtime.tell(address, { type: 'close' } as never);
       } catch {
         // Shutting down, or already gone: nothing left to close.
+        sub.unsubscribe();
       }
     });
   };
