@@ -79,8 +79,7 @@ export function eventRoutes(app: FastifyInstance, config: EventRoutesConfig): vo
     let sub: Subscription | undefined;
     let keepAlive: NodeJS.Timeout | undefined;
     const end = (): void => {
-      if (keepAlive !== undefined) clearInterval(keepAlive);
-      keepAlive = undefined;
+      clearInterval(keepAlive);
       sub?.unsubscribe();
       if (!raw.destroyed) raw.end();
     };
@@ -103,7 +102,9 @@ export function eventRoutes(app: FastifyInstance, config: EventRoutesConfig): vo
     }
     sub = addressStream(runtime, address, since, base, Date.now).subscribe({
       next: (it) => write(`id: ${it.epoch}:${it.seq}\ndata: ${it.payload}\n\n`),
+      // Stryker disable next-line BlockStatement: unreachable defence: the runtime's record streams never error (they complete at shutdown), and the address was checked above; kept so a future error ends the response instead of going unhandled
       error: (err: unknown) => {
+        // Stryker disable next-line ObjectLiteral,StringLiteral: as above, unreachable
         request.log.error({ address, err }, 'event_stream_failed');
         end();
       },
