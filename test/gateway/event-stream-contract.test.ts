@@ -157,4 +157,56 @@ describe('GET /v1/actors/{kind}/{key}/events: resume and pacing', () => {
       res.destroy();
     }
   });
+
+  describe('a client that is gone is no longer watched: the actor\'s records are not built for it', () => {
+    /** A gateway whose vault kind counts the calls of its view (run for every snapshot record built). */
+    async function counted(options: GatewayOptions = {}) {
+      const views: number[] = [];
+      // No replay buffer: a record is built only while someone watches the actor.
+      const base = vaultKind(0);
+      const kind = { ...base, view: (c: { n: number; blob: string }) => (views.push(c.n), { n: c.n, blob: c.blob }) };
+      const gw = await startGateway({ kinds: { vault: kind as KindConfig }, gateway: { eventsRetryMs: 10, metrics: false, ...options }, logLevel: 'warn' });
+      const connections = () => new Promise<number>((resolve) => gw.app.server.getConnections((_e, n) => resolve(n)));
+      /** Sends the actor an event and waits until its turn is done; returns the views built meanwhile. */
+      const viewsOfOneMore = async () => {
+        views.length = 0;
+        gw.rt.tell('vault/1', { type: 'inc' } as never);
+        await gw.rt.ask('vault/1', { type: 'get' } as never);
+        return [...views];
+      };
+      return { gw, connections, viewsOfOneMore };
+    }
+
+    it('after it hangs up', async () => {
+      const { gw, connections, viewsOfOneMore } = await counted();
+      await gw.rt.ask('vault/1', { type: 'get' } as never);
+      // node:http rather than fetch: fetch keeps a spare connection open for seconds after an abort.
+      const res = await rawGet(`${gw.url}/v1/actors/vault/1/events`);
+      await new Promise((r) => res.once('data', r));
+      expect(await viewsOfOneMore()).not.toEqual([]);
+      res.destroy();
+      let open = 1;
+      await until(() => (void connections().then((n) => (open = n)), open === 0));
+      await new Promise((r) => setImmediate(r));
+      expect(await viewsOfOneMore()).toEqual([]);
+    });
+
+    it('after it hangs up while its authorize hook still runs (the response is closed before the stream starts)', async () => {
+      let asked = 0;
+      let allow!: () => void;
+      const allowed = new Promise<void>((resolve) => (allow = resolve));
+      const { gw, connections, viewsOfOneMore } = await counted({ authorize: async () => (asked++, await allowed, true) });
+      await gw.rt.ask('vault/1', { type: 'get' } as never);
+      const req = httpRequest(`${gw.url}/v1/actors/vault/1/events`, { method: 'GET' });
+      req.on('error', () => undefined);
+      req.end();
+      await until(() => asked === 1);
+      req.destroy();
+      let open = 1;
+      await until(() => (void connections().then((n) => (open = n)), open === 0));
+      allow();
+      await new Promise((r) => setImmediate(r));
+      expect(await viewsOfOneMore()).toEqual([]);
+    });
+  });
 });
