@@ -147,6 +147,28 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
     expect(w.upstream.completed).toBe(1);
   });
 
+  it('a per-request session that is quiet when its response ends is passivated at once and its snapshot dropped, with no second activation', async () => {
+    const kept = new Map<string, unknown>();
+    const store: SnapshotStore = { load: () => undefined, save: (address, snapshot) => void kept.set(address, snapshot), delete: (address) => void kept.delete(address) };
+    const gw = await startGateway({ store, logLevel: 'warn', gateway: { store } });
+    const life: string[] = [];
+    gw.rt.events$.subscribe((r: BusRecord) => {
+      if (r.type.startsWith('lifecycle.') || r.type === 'mailbox.delivered') life.push(r.type === 'mailbox.delivered' ? `delivered ${(r.data as { type: string }).type}` : r.type);
+    });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(200);
+    await waitUntil(() => life.includes('lifecycle.passivated') && kept.size === 0, 'the per-request session passivated and its snapshot deleted');
+    // A turn later: no close was sent, nothing activated it again.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(life).toEqual(['lifecycle.activated', 'delivered prompt', 'lifecycle.passivated']);
+    expect(gw.rt.addresses('session')).toEqual([]);
+  });
+
   it('a per-request session its gateway cannot passivate yet (still loading) when its client has gone is told to close, then dropped once quiet', async () => {
     // The store holds the session's load until the test lets it go: the prompt waits, its
     // client hangs up (cancel), and the gateway, after the response, finds the session still
