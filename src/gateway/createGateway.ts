@@ -11,7 +11,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { DisconnectPolicy } from '../../machines/session.js';
-import { errors } from '../errors.js';
+import { errors, isInterlockError } from '../errors.js';
 import type { SnapshotStore } from '../store/SnapshotStore.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { attachWebSocket, type WebSocketTransport } from '../transport/attachWebSocket.js';
@@ -122,9 +122,10 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
       });
       try {
         runtime.tell(address, { type: 'close' } as never);
-      } catch {
-        // The runtime is stopping (its record streams complete, ending this watch) or the session's mailbox is full (its
-        // records keep the retry going until it passivates): nothing more to do.
+      } catch (err) {
+        // A full mailbox: the session's own records keep the retry going until it passivates. Anything else (the
+        // runtime stopping, the session failed and refusing envelopes): no record will come, so stop watching.
+        if (!isInterlockError(err, 'INTERLOCK_MAILBOX_FULL')) sub.unsubscribe();
       }
     });
   };
