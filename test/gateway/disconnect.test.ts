@@ -12,12 +12,14 @@
  *   upstream; `detach` runs it when its turn comes.
  * - A disconnect of request A delivered late, after B replaced A, never cuts B.
  */
+import { tap } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DisconnectPolicy, SessionContext } from '../../machines/session.js';
 import type { BusRecord } from '../../src/index.js';
 import { upstreamTokens, waitUntil } from '../fixtures/upstream.js';
 import { prompt } from '../scenarios/helpers-002.js';
 import { createGateway } from '../../src/gateway/createGateway.js';
+import { errors } from '../../src/errors.js';
 import type { SnapshotStore } from '../../src/store/SnapshotStore.js';
 import { MODEL, startGateway, type TestGateway } from './helpers.js';
 import { closeWorlds, Curl, world, type World } from './streams.js';
@@ -169,11 +171,13 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
     expect(gw.rt.addresses('session')).toEqual([]);
   });
 
-  it('a per-request session its gateway cannot passivate yet (still loading) when its client has gone is told to close, then dropped once quiet', async () => {
-    // The store holds the session's load until the test lets it go: the prompt waits, its
-    // client hangs up (cancel), and the gateway, after the response, finds the session still
-    // loading, so it cannot passivate it and tells it to close instead: the session ends
-    // (what it held is dropped) and the runtime restarts it fresh.
+  /**
+   * A per-request session its gateway cannot passivate yet: the store holds the session's load
+   * until the test lets it go, the prompt waits, its client hangs up (cancel), and the gateway,
+   * after the response, finds the session still loading. `refuseClose` makes the runtime refuse
+   * the gateway's `close` with that error instead of taking it.
+   */
+  async function loadingAnonymous(refuseClose?: Error) {
     const loads: string[] = [];
     let letGo!: () => void;
     const loaded = new Promise<undefined>((resolve) => (letGo = () => resolve(undefined)));
@@ -191,6 +195,18 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
       passivated.push(done);
       return done;
     };
+    // How many watches of a session's records the gateway holds open.
+    const watch = { open: 0 };
+    const events = gw.rt.events.bind(gw.rt);
+    gw.rt.events = ((address: string) =>
+      events(address).pipe(tap({ subscribe: () => void watch.open++, finalize: () => void watch.open-- }))) as typeof gw.rt.events;
+    if (refuseClose) {
+      const tell = gw.rt.tell.bind(gw.rt);
+      gw.rt.tell = ((address: string, event: { type: string }, options?: never) => {
+        if (event.type === 'close') throw refuseClose;
+        tell(address, event as never, options);
+      }) as typeof gw.rt.tell;
+    }
     const life: string[] = [];
     gw.rt.events$.subscribe((r: BusRecord) => {
       if (r.type.startsWith('lifecycle.')) life.push(r.type);
@@ -208,6 +224,13 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
     expect(await res).toBe('AbortError');
     await waitUntil(() => passivated.length > 0, 'the gateway tried to passivate the per-request session');
     expect(passivated[0]).toBe(false);
+    return { gw, letGo, kept, life, passivated, watch };
+  }
+
+  it('a per-request session its gateway cannot passivate yet (still loading) when its client has gone is told to close, then dropped once quiet', async () => {
+    // Told to close, the session ends (what it held is dropped) and the runtime restarts it fresh.
+    const { gw, letGo, kept, life, passivated, watch } = await loadingAnonymous();
+    expect(watch.open).toBe(1);
     letGo();
     // Then, quiet, it is passivated and its snapshot dropped: nothing of the request is left (it
     // used to live on until its idle timeout and leave its snapshot in the store for good).
@@ -217,6 +240,23 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
     expect(gw.rt.addresses('session')).toEqual([]);
     // It tried again after the session's records until the session was quiet: refused until then, once done.
     expect([passivated.at(-1), passivated.slice(0, -1).every((done) => !done)]).toEqual([true, true]);
+    expect(watch.open).toBe(0);
+  });
+
+  it("a per-request session whose mailbox is full when told to close is still retried after its own records, and dropped once quiet", async () => {
+    const { gw, letGo, kept, life, watch } = await loadingAnonymous(errors.mailboxFull('session/x', 1));
+    expect(watch.open).toBe(1);
+    letGo();
+    await waitUntil(() => life.includes('lifecycle.passivated'), 'the per-request session passivated once quiet', 2_000);
+    await waitUntil(() => kept.size === 0, 'its snapshot deleted');
+    expect(gw.rt.addresses('session')).toEqual([]);
+    expect(watch.open).toBe(0);
+  });
+
+  it('a per-request session that refuses its close for any other reason (failed, the runtime stopping) is no longer watched: no record will come', async () => {
+    const { watch } = await loadingAnonymous(errors.failed('session/x'));
+    // The watch ended at the refusal itself, not at some later record.
+    expect(watch.open).toBe(0);
   });
 
   it('refuses an unknown policy: X-Interlock-On-Disconnect with 400, the gateway option at creation', async () => {
