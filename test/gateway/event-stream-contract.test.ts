@@ -158,6 +158,32 @@ describe('GET /v1/actors/{kind}/{key}/events: resume and pacing', () => {
     }
   });
 
+  it('drops a client only when more than maxBufferedBytes wait for it: exactly that many is fine', async () => {
+    // A live actor: its current snapshot goes out in the same turn as the headers and the retry frame, and the two
+    // writes wait together (Node sends a response's writes of one turn at once), so what waits is the same each time.
+    const live = async (max: number) => {
+      const gw = await gateway({ maxBufferedBytes: max });
+      gw.rt.tell('vault/b1', { type: 'inc' } as never);
+      await gw.rt.ask('vault/b1', { type: 'get' } as never);
+      return { gw, res: await fetch(`${gw.url}/v1/actors/vault/b1/events`) };
+    };
+    /** How many bytes waited for the client when a gateway that allows `max` dropped it. */
+    const droppedAt = async (max: number): Promise<number> => {
+      const { gw, res } = await live(max);
+      await res.text().catch(() => undefined);
+      await until(() => gw.logs.some((l) => l.msg === 'slow_client_dropped'), 5_000);
+      return gw.logs.find((l) => l.msg === 'slow_client_dropped')!.buffered as number;
+    };
+    const first = await droppedAt(1); // the headers and the retry frame
+    const both = await droppedAt(first); // and the snapshot
+    expect(both).toBeGreaterThan(first);
+
+    // Exactly that many: the client gets both, and is not dropped (the check runs at each write).
+    const { gw, res } = await live(both);
+    expect(await readUntil(res, (t) => /"n":1/.test(t))).toMatch(/^retry: 10\n\nid: \d+:\d+\ndata: .*"n":1/);
+    expect(gw.logs.filter((l) => l.msg === 'slow_client_dropped')).toEqual([]);
+  });
+
   describe('a client that is gone is no longer watched: the actor\'s records are not built for it', () => {
     /** A gateway whose vault kind counts the calls of its view (run for every snapshot record built). */
     async function counted(options: GatewayOptions = {}) {
