@@ -305,7 +305,7 @@ export const errors = {
     new InterlockError('INTERLOCK_MISSING_PEER', `${feature} needs the optional peer dependency '${pkg}', which is not installed. Run \`${install}\`.`, {
       details: { package: pkg },
     }),
-  storeFailed: (address: string, op: 'load' | 'save', cause: unknown) =>
+  storeFailed: (address: string, op: 'load' | 'save' | 'delete', cause: unknown) =>
     new InterlockError(
       'INTERLOCK_STORE_FAILED',
       `Snapshot store failed to ${op} '${address}': ${describe(cause)}. Check the store's connectivity.`,

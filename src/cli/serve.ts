@@ -138,7 +138,7 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
   const user = config.config === undefined ? {} : await loadConfig(config.config);
   // An option left undefined is the same as one not given (serveRuntime and the gateway read them with `??`).
   const runtimeOptions: ServeRuntimeOptions = { upstream: config.upstream, model: config.model, apiKey: config.apiKey, onBusy: config.onBusy, kinds: user.kinds };
-  const built = user.runtime ? { runtime: user.runtime, store: undefined, model: config.model ?? 'interlock' } : serveRuntime(runtimeOptions);
+  const built = user.runtime ? { runtime: user.runtime, model: config.model ?? 'interlock' } : serveRuntime(runtimeOptions);
   const { runtime } = built;
   const { default: pino } = await import('pino');
   const logger = pino({ level: config.logLevel });
@@ -146,7 +146,6 @@ export async function serve(config: ServeConfig, print: (line: string) => void):
     logger,
     models: [built.model],
     token: config.token,
-    store: built.store,
     onDisconnect: config.onDisconnect,
     ...(config.stately === undefined ? {} : { stately: { url: config.stately, warn: () => print(`  WARNING  ${STATELY_WARNING}`) } }),
     ...user.gateway,

@@ -12,7 +12,6 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { DisconnectPolicy } from '../../machines/session.js';
 import { errors, isInterlockError } from '../errors.js';
-import type { SnapshotStore } from '../store/SnapshotStore.js';
 import type { Runtime } from '../runtime/Runtime.js';
 import { attachWebSocket, type WebSocketTransport } from '../transport/attachWebSocket.js';
 import type { Authorize, WebSocketOptions } from '../transport/options.js';
@@ -58,8 +57,6 @@ export interface GatewayOptions {
   metrics?: boolean;
   /** Include Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
-  /** The runtime's store, so the snapshot of a per-request (anonymous) session is deleted after it. */
-  store?: SnapshotStore;
   /** Serve the inspector page at `/inspector/` (its data routes still need the token). Default true. */
   inspector?: boolean;
   /**
@@ -95,12 +92,8 @@ export function createGateway(runtime: Runtime, options: GatewayOptions = {}): G
   let metrics: GatewayMetrics | undefined;
   let websocket: WebSocketTransport | undefined;
 
-  /** Passivates a per-request session and drops its snapshot; false when it is not quiet yet. */
-  const dropAnonymous = (address: string): boolean => {
-    if (!runtime.passivate(address)) return false;
-    void options.store?.delete(address);
-    return true;
-  };
+  /** Passivates a per-request session and drops its snapshot (the runtime deletes it from its store); false when it is not quiet yet. */
+  const dropAnonymous = (address: string): boolean => runtime.passivate(address, { discard: true });
 
   const forgetAnonymous = (address: string): void => {
     // After the response: the session is idle (or still loading, or closing a cancelled stream).

@@ -24,7 +24,7 @@ export interface RuntimeContext {
   nextId(): string;
   /** Whether the actor at `address` is inspected now (see src/inspect/Inspection.ts). */
   inspected(address: string): boolean;
-  passivated(activation: Activation, persisted: unknown): void;
+  passivated(activation: Activation, persisted: unknown, discard: boolean): void;
   quiet(): void;
 }
 
@@ -170,7 +170,8 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
   }
 
   /** Passivates if quiet: snapshot handed to the runtime for its store, actor stopped. */
-  passivate(): boolean {
+  /** `discard`: its snapshot is not saved, and the one stored for it is deleted. */
+  passivate(discard = false): boolean {
     if (this.status !== 'running' || !this.isQuiet()) return false;
     // Stryker disable next-line OptionalChaining: passivate() gets here only while running, and a running activation always has its actor
     const persisted = this.actor?.getPersistedSnapshot();
@@ -179,7 +180,7 @@ export class Activation implements TurnHost, TaskHost, SupervisedHost, DeliveryH
     this.teardown(() => errors.stopped(this.address, 'passivated'));
     this.stats.passivations++;
     this.publish('lifecycle.passivated', {});
-    this.rt.passivated(this, persisted);
+    this.rt.passivated(this, persisted, discard);
     return true;
   }
 

@@ -88,7 +88,7 @@ export class Runtime<K extends Kinds = Kinds> {
       bus: this.bus,
       nextId: () => (++this.ids).toString(36),
       inspected: (address) => this.inspection.has(address),
-      passivated: (a, persisted) => this.onPassivated(a, persisted),
+      passivated: (a, persisted, discard) => this.onPassivated(a, persisted, discard),
       quiet: () => this.onQuiet(),
     };
   }
@@ -271,9 +271,13 @@ export class Runtime<K extends Kinds = Kinds> {
     return this.activations.get(address)?.revive() ?? false;
   }
 
-  /** Passivates an actor now if it is quiet. Returns whether it did. */
-  passivate(address: string): boolean {
-    return this.activations.get(address)?.passivate() ?? false;
+  /**
+   * Passivates an actor now if it is quiet. Returns whether it did. `discard`: its state is
+   * dropped: not saved, and the snapshot the store holds for it is deleted (after any save
+   * of it still in flight), so its next envelope starts it fresh.
+   */
+  passivate(address: string, options?: { discard?: boolean }): boolean {
+    return this.activations.get(address)?.passivate(options?.discard === true) ?? false;
   }
 
   /** Number of live activations. */
@@ -365,9 +369,10 @@ export class Runtime<K extends Kinds = Kinds> {
   }
 
   /** `a` was running, so it is the activation of its address, and `persisted` is its actor's snapshot. */
-  private onPassivated(a: Activation, persisted: unknown): void {
+  private onPassivated(a: Activation, persisted: unknown, discard: boolean): void {
     this.forget(a);
-    this.persistence.save(a.address, persisted)?.catch((err: { message: string }) => {
+    const stored = discard ? this.persistence.delete(a.address) : this.persistence.save(a.address, persisted);
+    stored?.catch((err: { message: string }) => {
       a.publish('lifecycle.failed', { error: err.message });
     });
     this.onQuiet();

@@ -5,7 +5,8 @@ import type { SnapshotStore } from './SnapshotStore.js';
  * The runtime's use of its {@link SnapshotStore}: loads an address's snapshot for a new
  * activation — after any save of that address still in flight, so a quick reactivation
  * never reads the snapshot before the one being written — and saves snapshots of
- * passivated and stopped actors, remembering the asynchronous saves until they settle.
+ * passivated and stopped actors (or deletes that of a discarded one), remembering the
+ * asynchronous saves and deletes until they settle.
  * A store may answer synchronously (the memory store does: activation costs no tick).
  * @internal
  */
@@ -42,9 +43,12 @@ export class Persistence {
     } catch (err) {
       return Promise.reject(errors.storeFailed(address, 'save', err));
     }
-    if (!isPromise(result)) return undefined;
+    return isPromise(result) ? this.track(address, result, 'save') : undefined;
+  }
+
+  private track(address: string, result: Promise<unknown>, op: 'save' | 'delete'): Promise<unknown> {
     const p: Promise<unknown> = result
-      .catch((err: unknown) => Promise.reject(errors.storeFailed(address, 'save', err)))
+      .catch((err: unknown) => Promise.reject(errors.storeFailed(address, op, err)))
       .finally(() => {
         if (this.pending.get(address) === p) this.pending.delete(address);
       });
@@ -52,7 +56,24 @@ export class Persistence {
     return p;
   }
 
-  /** The asynchronous saves still in flight. */
+  /**
+   * Deletes the stored snapshot after any save of that address still in flight (a delete that
+   * overtook it would leave the saved snapshot behind); a load waits for the delete. Returns a
+   * promise like save().
+   */
+  delete(address: string): Promise<unknown> | undefined {
+    const saving = this.pending.get(address);
+    if (saving) return this.track(address, saving.then(() => this.store.delete(address), () => this.store.delete(address)), 'delete');
+    let result: unknown;
+    try {
+      result = this.store.delete(address);
+    } catch (err) {
+      return Promise.reject(errors.storeFailed(address, 'delete', err));
+    }
+    return isPromise(result) ? this.track(address, result, 'delete') : undefined;
+  }
+
+  /** The asynchronous saves and deletes still in flight. */
   inFlight(): Promise<unknown>[] {
     return [...this.pending.values()];
   }

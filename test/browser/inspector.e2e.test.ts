@@ -35,7 +35,7 @@ const chats: AbortController[] = [];
 beforeAll(async () => {
   const built = serveRuntime({ tokensPerSecond: 5 });
   runtime = built.runtime as unknown as Runtime;
-  server = await createGatewayServer(runtime, { logger: false, token: TOKEN, models: [built.model], keepAliveMs: 0, defaultMetrics: false, store: built.store });
+  server = await createGatewayServer(runtime, { logger: false, token: TOKEN, models: [built.model], keepAliveMs: 0, defaultMetrics: false });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   origin = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
   browser = await openBrowser();

@@ -152,7 +152,7 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
   it('a per-request session that is quiet when its response ends is passivated at once and its snapshot dropped, with no second activation', async () => {
     const kept = new Map<string, unknown>();
     const store: SnapshotStore = { load: () => undefined, save: (address, snapshot) => void kept.set(address, snapshot), delete: (address) => void kept.delete(address) };
-    const gw = await startGateway({ store, logLevel: 'warn', gateway: { store } });
+    const gw = await startGateway({ store, logLevel: 'warn' });
     const life: string[] = [];
     gw.rt.events$.subscribe((r: BusRecord) => {
       if (r.type.startsWith('lifecycle.') || r.type === 'mailbox.delivered') life.push(r.type === 'mailbox.delivered' ? `delivered ${(r.data as { type: string }).type}` : r.type);
@@ -187,11 +187,11 @@ describe('a client that hangs up reaches its request\'s disconnect policy', { ti
       save: (address, snapshot) => void kept.set(address, snapshot),
       delete: (address) => void kept.delete(address),
     };
-    const gw = await startGateway({ store, logLevel: 'warn', gateway: { store } });
+    const gw = await startGateway({ store, logLevel: 'warn' });
     const passivated: boolean[] = [];
     const passivate = gw.rt.passivate.bind(gw.rt);
-    gw.rt.passivate = (address: string) => {
-      const done = passivate(address);
+    gw.rt.passivate = (address: string, options?: { discard?: boolean }) => {
+      const done = passivate(address, options);
       passivated.push(done);
       return done;
     };

@@ -61,7 +61,7 @@ describe('bounded memory: distinct X-Session-Id values', () => {
     const store = boundedMemoryStore(MAX_SNAPSHOTS);
     const session = gatewaySessionKind({ provider: simulated({ text: 'ok', tokensPerSecond: 100_000 }), idleAfterMs: IDLE_MS, maxActive: MAX_ACTIVE });
     const rt = createRuntime({ store, kinds: { session: session as KindConfig } }) as unknown as Runtime;
-    const server = await createGatewayServer(rt, { logger: false, models: [MODEL], store, metrics: false });
+    const server = await createGatewayServer(rt, { logger: false, models: [MODEL], metrics: false });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = server.app.server.address() as { port: number };
 

@@ -155,3 +155,87 @@ describe('saves in flight (Persistence)', () => {
     expect(peek(second).status).toBe('fulfilled');
   });
 });
+
+describe('a discarded actor (runtime.passivate(address, { discard: true }))', () => {
+  it('saves nothing and deletes the snapshot stored for it: its next envelope starts it fresh', async () => {
+    const store = memoryStore();
+    const { clock, rt, log } = await passivatedCounter(store, 2); // saved at n = 2
+    rt.tell('c/1', { type: 'inc' });
+    await clock.tick(0);
+    expect(rt.snapshot('c/1')?.context).toMatchObject({ n: 3 });
+    expect(rt.passivate('c/1', { discard: true })).toBe(true);
+    expect({ stored: store.load('c/1'), size: store.size, live: rt.size }).toEqual({ stored: undefined, size: 0, live: 0 });
+    rt.tell('c/1', { type: 'inc' });
+    await clock.tick(0);
+    expect(rt.snapshot('c/1')?.context).toMatchObject({ n: 1 });
+    expect(log.of('lifecycle.passivated').length).toBe(2);
+    log.stop();
+    await rt.shutdown();
+  });
+
+  it('refuses, as a plain passivate does, an actor that is not quiet: it keeps its state', async () => {
+    const store = memoryStore();
+    const clock = new SimulatedClock();
+    const rt = createRuntime({ clock, store, kinds: { c: { machine: counterMachine } } });
+    rt.tell('c/1', { type: 'inc' }); // queued, not delivered yet
+    expect(rt.passivate('c/1', { discard: true })).toBe(false);
+    await clock.tick(0);
+    expect(rt.snapshot('c/1')?.context).toMatchObject({ n: 1 });
+    await rt.shutdown();
+  });
+
+  it('deletes only after a save of the address still in flight has settled (landed or failed), and a load waits for the delete', async () => {
+    const calls: string[] = [];
+    const saves = [held(), held()];
+    const deletes = [held(), held()];
+    let s = 0;
+    let d = 0;
+    const persistence = new Persistence({
+      load: (a) => void calls.push(`load ${a}`),
+      save: (a) => (calls.push(`save ${a}`), saves[s++]!.promise),
+      delete: (a) => (calls.push(`delete ${a}`), deletes[d++]!.promise),
+    });
+    persistence.save('c/1', { n: 1 });
+    const deleted = track(persistence.delete('c/1')!);
+    await outcome(deleted);
+    expect(calls).toEqual(['save c/1']); // a delete that overtook the save would leave the saved snapshot behind
+    saves[0]!.resolve();
+    await outcome(deleted);
+    expect(calls).toEqual(['save c/1', 'delete c/1']);
+    persistence.load('c/1', () => undefined, () => undefined);
+    await outcome(deleted);
+    expect(calls).toEqual(['save c/1', 'delete c/1']); // the load waits for the delete
+    deletes[0]!.resolve();
+    await outcome(deleted);
+    expect(calls).toEqual(['save c/1', 'delete c/1', 'load c/1']);
+    expect({ status: peek(deleted).status, inFlight: persistence.inFlight() }).toEqual({ status: 'fulfilled', inFlight: [] });
+
+    // After a failed save: still deleted.
+    persistence.save('c/2', { n: 2 })!.catch(() => undefined);
+    const again = track(persistence.delete('c/2')!);
+    saves[1]!.reject(new Error('disk full'));
+    await outcome(again);
+    expect(calls.at(-1)).toBe('delete c/2');
+    deletes[1]!.resolve();
+    expect((await outcome(again)).status).toBe('fulfilled');
+  });
+
+  it('reports a delete that fails (throws or rejects) as lifecycle.failed with INTERLOCK_STORE_FAILED naming the delete', async () => {
+    for (const failing of [
+      () => {
+        throw new Error('read-only');
+      },
+      () => Promise.reject(new Error('read-only')),
+    ]) {
+      const store: SnapshotStore = { load: () => undefined, save: () => undefined, delete: failing };
+      const { clock, rt, log } = await passivatedCounter(store);
+      rt.tell('c/1', { type: 'inc' });
+      await clock.tick(0);
+      expect(rt.passivate('c/1', { discard: true })).toBe(true);
+      await clock.tick(0);
+      expect(log.of('lifecycle.failed').map((r) => r.data)).toEqual([{ error: `Snapshot store failed to delete 'c/1': read-only. ${CONNECTIVITY}` }]);
+      log.stop();
+      expect((await outcome(track(rt.shutdown()), clock)).status).toBe('fulfilled');
+    }
+  });
+});
