@@ -42,7 +42,7 @@ function kinds() {
   return {
     work: { machine: workMachine(newLog()), cancelEvent: 'cancel' } as KindConfig,
     // No cancelEvent: its turns cannot be cancelled from outside.
-    plain: { machine: workMachine(newLog()) } as KindConfig,
+    plain: { machine: workMachine(newLog()), maxActive: 5 } as KindConfig,
     failing: { machine: crashy, supervision: { maxRestarts: 0 } } as KindConfig,
     // Restarts after a minute: what is sent meanwhile stays queued.
     slow: { machine: crashy, supervision: { backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } } } as KindConfig,
@@ -74,6 +74,7 @@ describe('inspector routes', () => {
       ['dot', 'dot', null, null],
     ]);
     expect(list.data[0]!.publicEvents).toEqual(['prompt', 'cancel', 'disconnect', 'close']);
+    expect(list.data.map((k) => (k as { maxActive?: number | null }).maxActive)).toEqual([10_000, null, 5, null, null, null, null, null]); // the gateway's session kind has a bound
     for (const kind of ['session', 'agent', 'worker']) {
       const res = await fetch(`${gw.url}/v1/kinds/${kind}/machine`);
       expect(res.status).toBe(200);
@@ -82,9 +83,47 @@ describe('inspector routes', () => {
     }
     const session = await json<MachineGraph>(await fetch(`${gw.url}/v1/kinds/session/machine`));
     expect(session.root.states.map((s) => s.key)).toEqual(['idle', 'streaming', 'cancelling', 'settled', 'closed']);
-    expect((await json<{ error: { code: string } }>(await fetch(`${gw.url}/v1/kinds/nope/machine`))).error.code).toBe('INTERLOCK_UNKNOWN_KIND');
+    const nope = await fetch(`${gw.url}/v1/kinds/nope/machine`);
+    expect([nope.status, (await json<{ error: { code: string; message: string } }>(nope)).error]).toEqual([
+      404,
+      expect.objectContaining({ code: 'INTERLOCK_UNKNOWN_KIND', message: `Address 'nope/*' names kind 'nope', which this runtime does not have. Known kinds: session, work, plain, failing, slow, agent, worker, dot.` }),
+    ]);
     const bad = await fetch(`${gw.url}/v1/kinds/NO!/machine`);
     expect([bad.status, (await json<{ error: { code: string } }>(bad)).error.code]).toEqual([400, 'INTERLOCK_INVALID_ADDRESS']);
+  });
+
+  it("builds each kind's graph once (machines are fixed at createRuntime), whichever route asks first", async () => {
+    const gw = await startGateway({ kinds: kinds(), logLevel: 'warn' });
+    const built: string[] = [];
+    const machine = gw.rt.machine.bind(gw.rt);
+    gw.rt.machine = (kind: string) => (built.push(kind), machine(kind));
+    await fetch(`${gw.url}/v1/kinds/work/machine`);
+    await fetch(`${gw.url}/v1/kinds`);
+    await fetch(`${gw.url}/v1/kinds`);
+    expect((await fetch(`${gw.url}/v1/kinds/work/machine`)).status).toBe(200);
+    expect(built).toEqual(['work', 'session', 'plain', 'failing', 'slow', 'agent', 'worker', 'dot']);
+  });
+
+  it('refuses an unknown kind (404 INTERLOCK_UNKNOWN_KIND, naming the kinds), an actor not live (404 INTERLOCK_NOT_FOUND) and a malformed key (400) on the mailbox, cancel and revive routes', async () => {
+    const gw = await startGateway({ kinds: kinds(), logLevel: 'warn' });
+    const known = 'session, work, plain, failing, slow, agent, worker, dot';
+    for (const [method, route] of [['GET', 'mailbox'], ['POST', 'cancel'], ['POST', 'revive']] as const) {
+      const unknown = await fetch(`${gw.url}/v1/actors/nope/x/${route}`, { method });
+      expect([route, unknown.status, (await json<{ error: { code: string; message: string } }>(unknown)).error]).toEqual([
+        route,
+        404,
+        expect.objectContaining({ code: 'INTERLOCK_UNKNOWN_KIND', message: `Address 'nope/x' names kind 'nope', which this runtime does not have. Known kinds: ${known}.` }),
+      ]);
+      const gone = await fetch(`${gw.url}/v1/actors/work/nobody/${route}`, { method });
+      expect([route, gone.status, (await json<{ error: { code: string; message: string } }>(gone)).error]).toEqual([
+        route,
+        404,
+        expect.objectContaining({ code: 'INTERLOCK_NOT_FOUND', message: "No live actor at 'work/nobody' (never activated, or passivated while idle). Send it an event to activate it." }),
+      ]);
+      // A key the address pattern refuses never reaches the runtime.
+      const bad = await fetch(`${gw.url}/v1/actors/work/-bad/${route}`, { method });
+      expect([route, bad.status, (await json<{ error: { code: string } }>(bad)).error.code]).toEqual([route, 400, 'INTERLOCK_INVALID_ADDRESS']);
+    }
   });
 
   it('shows the mailbox: the running turn, postponed envelopes oldest first, queued ones in lane order with deadlines', async () => {
@@ -152,7 +191,7 @@ describe('inspector routes', () => {
     expect([res.status, await res.json()]).toEqual([200, { address: 'failing/1', revived: true, status: 'running' }]);
     const again = await post(`${gw.url}/v1/actors/failing/1/revive`);
     expect(again.status).toBe(409);
-    expect((await json<{ error: { code: string; message: string } }>(again)).error).toMatchObject({ code: 'INTERLOCK_NOT_FAILED', message: expect.stringContaining('running') });
+    expect((await json<{ error: { code: string; message: string } }>(again)).error).toMatchObject({ code: 'INTERLOCK_NOT_FAILED', message: "'failing/1' is running, not failed: only a failed actor can be revived." });
     const one = await json<{ restarts: number; status: string }>(await fetch(`${gw.url}/v1/actors/failing/1`));
     expect(one).toMatchObject({ status: 'running', restarts: 0 });
   });
