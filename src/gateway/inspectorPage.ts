@@ -40,6 +40,7 @@ let loading: Promise<Assets> | undefined;
 
 /** The page's files: built from inspector/ when running from sources, else read from dist/inspector/. */
 export function inspectorAssets(): Promise<Assets> {
+  // Stryker disable next-line BlockStatement: the retry after a failed load (esbuild missing from a clone, dist/ not built) cannot be reached from a test without breaking the install; `??=` itself is pinned (another operator serves nothing)
   loading ??= load().catch((err: unknown) => {
     loading = undefined; // a later request tries again (e.g. after `npm run build`)
     throw err;
@@ -49,6 +50,9 @@ export function inspectorAssets(): Promise<Assets> {
 
 async function load(): Promise<Assets> {
   const here = fileURLToPath(import.meta.url);
+  // Stryker disable all: which branch runs depends on how this module was loaded: tests (and mutation runs) load the
+  // sources, so only the first; the built package's branch is checked in CI by scripts/consumer-check.mjs, which
+  // installs the packed tarball and fetches /inspector/ from it (a mutant of src/ never reaches dist/ anyway)
   if (here.endsWith('.ts')) {
     // Running from the sources: build in memory. The specifier is computed so that esbuild,
     // bundling dist/, leaves the builder (and esbuild itself) out of the published code.
@@ -70,6 +74,7 @@ async function load(): Promise<Assets> {
     }
   }
   throw new Error('inspector page not built: dist/inspector/ is missing (run `npm run build`)');
+  // Stryker restore all
 }
 
 /** Registers the page's routes on the gateway (route config `page: true`: no bearer token needed). */
@@ -97,5 +102,6 @@ export function inspectorRoutes(app: FastifyInstance): void {
 
 function splitUrl(url: string): [string, string] {
   const q = url.indexOf('?');
+  // Stryker disable next-line EqualityOperator: the URL starts with /inspector, so q is never 0 (`q <= 0` is the same test)
   return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q)];
 }
