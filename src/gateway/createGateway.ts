@@ -236,7 +236,10 @@ function fromFastify(err: FastifyError): unknown {
   if (err.validation) {
     const context = err.validationContext;
     const first = err.validation[0];
-    const path = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
+    const at = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
+    // A field the schema does not allow is named by ajv's params, not by the path (that of the object holding it: only
+    // top-level objects, a body or a query, forbid extra fields here).
+    const path = (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty ?? at;
     const onKey = context === 'params' || (context === 'headers' && /x-session-id/.test(`${path} ${err.message}`));
     const code: WireCode = onKey ? 'INTERLOCK_INVALID_ADDRESS' : 'INTERLOCK_INVALID_REQUEST';
     // A header error about the session id names the header even when its path is empty (a required header).

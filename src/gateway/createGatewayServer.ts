@@ -55,8 +55,9 @@ export async function createGatewayServer(runtime: Runtime, options: GatewayServ
     genReqId: () => randomUUID(),
     return503OnClosing: false,
     routerOptions: { maxParamLength: 200 },
-    // Bodies are validated as sent: `"stream": "true"` or `[true]` is a 400, not a coerced true.
-    ajv: { customOptions: { coerceTypes: false } },
+    // Bodies are validated as sent: `"stream": "true"` or `[true]` is a 400, not a coerced true; and a field a schema
+    // does not allow (`additionalProperties: false`: a tell's `timeout` for `timeoutMs`) is a 400, not silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     bodyLimit: gatewayOptions.bodyLimit ?? 1_048_576,
     frameworkErrors: (err, _request, res) => {
       const reply = res as unknown as { code(n: number): { type(t: string): { send(b: unknown): void } } };
