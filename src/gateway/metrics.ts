@@ -99,8 +99,6 @@ export function createMetrics(runtime: Runtime, options: { defaultMetrics?: bool
       case 'failure.stale':
       case 'stream.stale':
         return stale.inc({ kind: r.address.slice(0, r.address.indexOf('/')) });
-      default:
-        return;
     }
   });
 

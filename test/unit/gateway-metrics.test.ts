@@ -126,8 +126,10 @@ describe('createMetrics', () => {
     events$.next(emitted('session/1', { type: 'stream.fenced', gen: 1 }));
     events$.next(emitted('session/1', { type: 'stream.end', reason: 'interrupted' }));
     events$.next(emitted('session/1', { type: 'stream.end', reason: 'done' }));
+    events$.next(emitted('session/1', { type: 'stream.end', reason: 'cancelled' }));
     events$.next(emitted('session/1', { type: 'prompt.dropped', reason: 'superseded' }));
     events$.next(emitted('session/1', { type: 'prompt.dropped', reason: 'cancelled' }));
+    events$.next(emitted('session/1', { type: 'prompt.dropped', reason: 'disconnected' }));
     events$.next(emitted('agent/x', { type: 'failure.stale' }));
     events$.next(emitted('session/2', { type: 'stream.stale' }));
     events$.next(emitted('session/3', { type: 'stream.stale' }));

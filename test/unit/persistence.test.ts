@@ -216,8 +216,8 @@ describe('a discarded actor (runtime.passivate(address, { discard: true }))', ()
     saves[1]!.reject(new Error('disk full'));
     await outcome(again);
     expect(calls.at(-1)).toBe('delete c/2');
-    deletes[1]!.resolve();
-    expect((await outcome(again)).status).toBe('fulfilled');
+    deletes[1]!.reject(new Error('read-only'));
+    expect(await rejected(again)).toMatchObject({ code: 'INTERLOCK_STORE_FAILED', message: `Snapshot store failed to delete 'c/2': read-only. ${CONNECTIVITY}` });
   });
 
   it('reports a delete that fails (throws or rejects) as lifecycle.failed with INTERLOCK_STORE_FAILED naming the delete', async () => {
