@@ -74,8 +74,9 @@ async function load(): Promise<Assets> {
     }
   }
   throw new Error('inspector page not built: dist/inspector/ is missing (run `npm run build`)');
-  // Stryker restore all
 }
+
+// Stryker restore all
 
 /** Registers the page's routes on the gateway (route config `page: true`: no bearer token needed). */
 export function inspectorRoutes(app: FastifyInstance): void {
