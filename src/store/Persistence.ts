@@ -37,13 +37,28 @@ export class Persistence {
 
   /** Saves; returns a promise when the store is asynchronous (rejected with INTERLOCK_STORE_FAILED), else undefined. */
   save(address: string, persisted: unknown): Promise<unknown> | undefined {
+    return this.call(address, 'save', () => this.store.save(address, persisted));
+  }
+
+  /**
+   * Deletes the stored snapshot after any save of that address still in flight (a delete that
+   * overtook it would leave the saved snapshot behind); a load waits for the delete. Returns a
+   * promise like save().
+   */
+  delete(address: string): Promise<unknown> | undefined {
+    const remove = () => this.store.delete(address);
+    const saving = this.pending.get(address);
+    return saving ? this.track(address, saving.then(remove, remove), 'delete') : this.call(address, 'delete', remove);
+  }
+
+  private call(address: string, op: 'save' | 'delete', run: () => unknown): Promise<unknown> | undefined {
     let result: unknown;
     try {
-      result = this.store.save(address, persisted);
+      result = run();
     } catch (err) {
-      return Promise.reject(errors.storeFailed(address, 'save', err));
+      return Promise.reject(errors.storeFailed(address, op, err));
     }
-    return isPromise(result) ? this.track(address, result, 'save') : undefined;
+    return isPromise(result) ? this.track(address, result, op) : undefined;
   }
 
   private track(address: string, result: Promise<unknown>, op: 'save' | 'delete'): Promise<unknown> {
@@ -54,23 +69,6 @@ export class Persistence {
       });
     this.pending.set(address, p);
     return p;
-  }
-
-  /**
-   * Deletes the stored snapshot after any save of that address still in flight (a delete that
-   * overtook it would leave the saved snapshot behind); a load waits for the delete. Returns a
-   * promise like save().
-   */
-  delete(address: string): Promise<unknown> | undefined {
-    const saving = this.pending.get(address);
-    if (saving) return this.track(address, saving.then(() => this.store.delete(address), () => this.store.delete(address)), 'delete');
-    let result: unknown;
-    try {
-      result = this.store.delete(address);
-    } catch (err) {
-      return Promise.reject(errors.storeFailed(address, 'delete', err));
-    }
-    return isPromise(result) ? this.track(address, result, 'delete') : undefined;
   }
 
   /** The asynchronous saves and deletes still in flight. */

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, InterlockError, type KindConfig } from '../../src/index.js';
 import { simulated } from '../../src/providers/simulated.js';
-import { createGateway } from '../../src/gateway/createGateway.js';
+import { createGateway, type GatewayOptions } from '../../src/gateway/createGateway.js';
 import { gatewaySessionKind } from '../../src/gateway/sessionKind.js';
 import type { Runtime } from '../../src/runtime/Runtime.js';
 import { closeAll, MODEL, startGateway } from './helpers.js';
@@ -223,14 +223,20 @@ describe("errors a host app's hook throws on the gateway's routes", () => {
 });
 
 describe("the plugin's getters", () => {
-  it('draining is false until drain(); metrics is undefined until registered, then the registry GET /metrics serves', async () => {
+  /** A Fastify app (not yet registered) and the gateway plugin on a runtime of its own, both closed after the test. */
+  function bareHost(options: GatewayOptions) {
     const rt = createRuntime({ kinds: { session: gatewaySessionKind({ provider: simulated() }) as KindConfig } }) as unknown as Runtime;
-    const gateway = createGateway(rt, { websocket: false, defaultMetrics: false });
+    const gateway = createGateway(rt, { websocket: false, ...options });
     const app = Fastify({ logger: false });
     hosts.push(async () => {
       await rt.shutdown({ drain: false });
       await app.close();
     });
+    return { gateway, app };
+  }
+
+  it('draining is false until drain(); metrics is undefined until registered, then the registry GET /metrics serves', async () => {
+    const { gateway, app } = bareHost({ defaultMetrics: false });
     expect([gateway.draining, gateway.metrics]).toEqual([false, undefined]);
     await app.register(gateway);
     await app.ready();
@@ -243,13 +249,7 @@ describe("the plugin's getters", () => {
   });
 
   it('metrics stays undefined with metrics: false', async () => {
-    const rt = createRuntime({ kinds: { session: gatewaySessionKind({ provider: simulated() }) as KindConfig } }) as unknown as Runtime;
-    const gateway = createGateway(rt, { websocket: false, metrics: false });
-    const app = Fastify({ logger: false });
-    hosts.push(async () => {
-      await rt.shutdown({ drain: false });
-      await app.close();
-    });
+    const { gateway, app } = bareHost({ metrics: false });
     await app.register(gateway);
     await app.ready();
     expect(gateway.metrics).toBeUndefined();
